@@ -252,7 +252,8 @@ def decision_scores(grid: Grid, seed: int, terrain: TerrainFields, slope: np.nda
     lowland = 1.0 - np.maximum(elev - 120.0, 0.0) / 260.0
     highland = (np.abs(elev - 850.0) < 280.0) * (0.55 + 0.8 * f("highland", 5000.0, 3))  # Gangwon cabbage
     d[D_FARM] = (np.minimum(flat, np.maximum(lowland, highland)) + 0.35 * floodplain
-                 + 0.55 * f("farm", 2500.0) + 0.25 * west - 0.15 - 3.0 * city)
+                 + 0.55 * f("farm", 2500.0) + 0.25 * west - 0.15 - 3.0 * city
+                 - 4.0 * np.clip((elev - 1100.0) / 100.0, 0.0, 1.0))  # no fields near the summits
 
     d[D_PADDY] = ((2.2 - slope) / 1.6 + 0.9 * floodplain + 0.5 * west - 0.7 * (elev > 400.0)
                   + 0.45 * f("paddy", 3000.0) - 0.25)

@@ -31,8 +31,8 @@ RIVER_SOURCE_M = 520.0  # bed elevation at the upstream end of each main river c
 SEGMENT_M = 400.0  # length of the straight pieces the river courses are cut into
 RANGE_SCALE = 0.8  # crest heights of korea.RANGES are multiplied by this
 RELIEF_GAIN = 1.0  # relief amplitude per metre of envelope (tuned to Korea's hypsometry)
-SOFT_CAP_START_M = 1300.0  # relief above this is compressed smoothly ...
-SOFT_CAP_RANGE_M = 700.0  # ... so that nothing exceeds 1,300 + 700 m
+SOFT_CAP_START_M = 1450.0  # relief above this is compressed smoothly ...
+SOFT_CAP_RANGE_M = 650.0  # ... so that nothing exceeds 1,450 + 650 m
 
 
 def _chaikin(points: np.ndarray, iterations: int = 3) -> np.ndarray:
@@ -338,7 +338,8 @@ class Terrain:
         ridges = noise.ridged(grid, noise.derive_seed(s, "relief"), 10000.0, octaves=5, gain=0.5,
                               warp=(noise.derive_seed(s, "relief.warp"), 12000.0, 900.0))
         # near a named peak the relief rises to a summit rather than wherever the noise puts it
-        ridges = np.maximum(ridges, summit)
+        # (lifting the ridged texture keeps the summit a rough ridge top, not a smooth dome)
+        ridges = ridges + (1.0 - ridges) * 0.75 * summit
         # flat valley floors: the ridged field below `floor` is levelled, in the lowlands only
         floor = 0.36 * (1.0 - mtn) ** 1.5
         shaped = np.clip((ridges - floor) / (1.0 - floor), 0.0, None) ** 1.3

@@ -1,0 +1,1 @@
+"""Figures and maps: builders that return figures or images, never call streamlit."""

@@ -1,0 +1,51 @@
+"""One colour scale per quantity, shared by PNG renders, the app's maps and its charts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from unique_core.landcover import CLASSES
+
+
+@dataclass(frozen=True)
+class Style:
+    cmap: str
+    vmin: float
+    vmax: float
+    label: str  # colour-bar label, with units
+
+
+GPP = Style("YlGn", 0.0, 15.0, "GPP (gC m$^{-2}$ d$^{-1}$)")
+STYLES: dict[str, Style] = {
+    "dem": Style("terrain", 0.0, 1800.0, "elevation (m)"),
+    "hillshade": Style("gray", 0.0, 1.0, "hillshade (unitless)"),
+    "slope": Style("magma_r", 0.0, 45.0, "slope (degrees)"),
+    "gpp": GPP,
+    "gpp_true": GPP,
+    "gpp_true_500m": GPP,
+    "gpp_m": GPP,
+    "gpp_l": GPP,
+    "s1": GPP,
+    "s2": GPP,
+    "ndvi": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
+    "ndvi_true": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
+    "modis_ndvi": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
+    "landsat_ndvi": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
+    "std": Style("magma", 0.0, 3.0, "ensemble std (gC m$^{-2}$ d$^{-1}$)"),
+    "difference": Style("RdBu_r", -5.0, 5.0, "difference (gC m$^{-2}$ d$^{-1}$)"),
+    "fractions": Style("viridis", 0.0, 1.0, "area fraction (unitless)"),
+}
+
+LANDCOVER_COLOURS = {c.id: c.colour for c in CLASSES}
+LANDCOVER_NAMES = {c.id: c.name for c in CLASSES}
+
+
+def style_for(name: str) -> Style:
+    """The style of a layer or product name (GPP-like names share the GPP scale)."""
+    if name in STYLES:
+        return STYLES[name]
+    if "gpp" in name:
+        return GPP
+    if "ndvi" in name:
+        return STYLES["ndvi"]
+    return Style("viridis", 0.0, 1.0, name)

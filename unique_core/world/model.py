@@ -1,0 +1,411 @@
+"""The simulated South Korea: one object, deterministic from one seed.
+
+    world = World()                       # seed 2026, the embedded default
+    s = world.static(region)              # 30 m terrain, land cover (fractions from 5 m)
+    d = world.day(region, date)           # 30 m meteorology, true GPP, reflectance
+    c = world.day_coarse(region, date)    # the same at 500 m (native, from exact aggregates)
+    l = world.landsat(region, date)       # a Landsat-like C2 L2 scene, if one was acquired
+    m = world.modis(region, date)         # a MODIS-like MOD09GA day
+
+Every output is a plain dataclass of numpy arrays on a `Grid`; `unique_core.raster` turns them
+into xarray objects with CRS and units for the rest of the system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from unique_core.errors import DateError
+from unique_core.grid import COARSE_PER_BLOCK, FINE_RES, Grid, Region
+from unique_core.landcover import N_CLASSES, class_index
+from unique_core.resample import bilinear, fine_to_coarse
+from unique_core.world import climate as clim
+from unique_core.world import noise, sensors, vegetation
+from unique_core.world.coast import coast_distance_coarse, south_korea
+from unique_core.world.landcover import classify_subpixels, decision_scores
+from unique_core.world.terrain import Terrain, TerrainFields, slope_aspect
+
+DEFAULT_SEED = 2026
+WORLD_VERSION = "1"  # bump when generated values change; caches are keyed by it
+HALO_BLOCKS = 1  # 500 m products are computed with one 1.5 km block of halo (sensor blur)
+
+
+@dataclass
+class Static:
+    """Static layers of a region at 30 m."""
+
+    grid: Grid
+    elevation: np.ndarray  # m
+    slope: np.ndarray  # degrees
+    aspect: np.ndarray  # degrees clockwise from north (downslope)
+    rok: np.ndarray  # bool: on the South Korean side of the border
+    land: np.ndarray  # bool: land (30 m coastline)
+    fractions: np.ndarray  # (N_CLASSES, H, W) share of each class, from the 5 m map
+    vigor: np.ndarray  # canopy vigour multiplier (stand/parcel scale)
+    jitter: np.ndarray  # days: stand-scale shift of spring phenology
+    parcel: np.ndarray  # uniform 0-1 per field parcel (crop calendars)
+    landcover_5m: np.ndarray | None = None  # (6H, 6W) class ids, when asked for
+
+    @property
+    def landcover(self) -> np.ndarray:
+        """Dominant class id per 30 m pixel (0 outside South Korea)."""
+        return np.where(self.rok, self.fractions.argmax(axis=0) + 1, 0).astype(np.uint8)
+
+
+@dataclass
+class StaticCoarse:
+    """Static aggregates on a 500 m grid (exact area means of the 30 m layers)."""
+
+    grid: Grid
+    fractions: np.ndarray  # (N_CLASSES, h, w)
+    elevation: np.ndarray  # mean elevation (m)
+    class_elevation: np.ndarray  # (N_CLASSES, h, w) mean elevation of each class (m)
+    rok: np.ndarray  # share on the South Korean side
+    land: np.ndarray  # share of land
+    cos_slope: np.ndarray
+    south_slope: np.ndarray  # mean of sin(slope) * -cos(aspect)
+
+
+@dataclass
+class Day:
+    """One day of the surface on a grid (30 m or 500 m)."""
+
+    grid: Grid
+    date: dt.date
+    gpp: np.ndarray  # true GPP, gC m-2 d-1
+    reflectance: np.ndarray  # (6, H, W) surface reflectance, bands of vegetation.BANDS
+    fpar: np.ndarray
+    tmin: np.ndarray  # degC
+    tmax: np.ndarray  # degC
+    tmean: np.ndarray  # degC
+    vpd: np.ndarray  # hPa
+    sw: np.ndarray  # W m-2 (daily mean, terrain-shaded)
+    par: np.ndarray  # MJ m-2 d-1
+    precip: np.ndarray  # mm d-1
+    cloud: np.ndarray  # cloud cover fraction
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ndvi(self) -> np.ndarray:
+        red, nir = self.reflectance[2], self.reflectance[3]
+        return ((nir - red) / np.maximum(nir + red, 1e-6)).astype(np.float32)
+
+
+class World:
+    """The simulated South Korea for one seed."""
+
+    def __init__(self, seed: int = DEFAULT_SEED):
+        self.seed = int(seed)
+
+    def __repr__(self) -> str:
+        return f"World(seed={self.seed})"
+
+    def __hash__(self) -> int:
+        return hash(("World", self.seed))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, World) and other.seed == self.seed
+
+    # ---------------------------------------------------------------- components
+    @functools.cached_property
+    def terrain(self) -> Terrain:
+        return _terrain(self.seed)
+
+    @functools.cached_property
+    def climate(self) -> clim.Climate:
+        return _climate(self.seed)
+
+    # ---------------------------------------------------------------- static
+    def static(self, region: Region | Grid, *, with_5m: bool = False) -> Static:
+        """Static 30 m layers of a region (or of any frame-aligned 30 m grid)."""
+        grid = region.fine if isinstance(region, Region) else region
+        if not with_5m:
+            return _static_cached(self.seed, grid)
+        return _static(self.seed, grid, True)
+
+    def static_coarse(self, region: Region, *, halo_blocks: int = 0) -> StaticCoarse:
+        """500 m aggregates of the static layers over a region grown by `halo_blocks`."""
+        r = _pad_blocks(region, halo_blocks)
+        return aggregate_static(self.static(r.fine), r.coarse)
+
+    # ---------------------------------------------------------------- dynamic
+    def day(self, region: Region | Grid, date: dt.date) -> Day:
+        """Meteorology, true GPP and surface reflectance of one day at 30 m."""
+        clim.check_date(date)
+        st = self.static(region)
+        g = st.grid
+        lw = _lattice_cached(g)
+        z = st.elevation
+        zc = np.broadcast_to(z, (N_CLASSES, *z.shape))
+        return self._run_canopy(g, date, lw, st.fractions, zc, z, st.vigor, st.jitter, st.parcel,
+                                np.cos(np.radians(st.slope)),
+                                np.sin(np.radians(st.slope)) * -np.cos(np.radians(st.aspect)),
+                                land=st.land)
+
+    def day_coarse(self, region: Region, date: dt.date, *, halo_blocks: int = 0,
+                   static: StaticCoarse | None = None) -> Day:
+        """The same day at 500 m, computed natively from the exact 500 m static aggregates."""
+        clim.check_date(date)
+        sc = static or self.static_coarse(region, halo_blocks=halo_blocks)
+        g = sc.grid
+        lw = _lattice_cached(g)
+        n = g.shape
+        return self._run_canopy(g, date, lw, sc.fractions, sc.class_elevation, sc.elevation,
+                                np.ones(n), np.zeros(n), np.full(n, -1.0), sc.cos_slope,
+                                sc.south_slope, land=sc.land > 0.5)
+
+    def _run_canopy(self, g, date, lw, F, zc, z, vigor, jitter, parcel, cos_s, south_s, *, land):
+        met = self.climate.day(date)
+        oro = _lattice_orography(self.seed)
+        z_met = clim.interpolate(oro, lw)
+        fields_ = {k: clim.interpolate(met[k], lw) for k in ("tmin", "tmax", "tmean", "sw", "sw_clear",
+                                                            "beta", "ea", "precip", "cloud")}
+        dz = z - z_met
+        tmean = fields_["tmean"] - clim.LAPSE * dz
+        tmin = fields_["tmin"] - clim.LAPSE * dz
+        tmax = fields_["tmax"] - clim.LAPSE * dz
+        vpd = np.clip(clim.saturation_vapour_pressure(tmean) - fields_["ea"], 0.0, None)
+        lat = clim.LAT0 + clim.STEP * lw.fi
+        doy = date.timetuple().tm_yday
+        # terrain shading of the direct beam at noon; diffuse light comes from the sky dome
+        decl = float(clim.solar_declination(doy))
+        zen = np.radians(lat) - decl
+        cos_z = np.cos(zen)
+        cos_i = np.clip(cos_s * cos_z + south_s * np.sin(zen), 0.0, None)
+        clearness = np.clip(fields_["sw"] / np.maximum(fields_["sw_clear"], 1.0), 0.05, 1.0)
+        kd = np.clip(0.2 + 0.8 * (1.0 - clearness), 0.2, 1.0)
+        topo = (1.0 - kd) * cos_i / np.maximum(cos_z, 0.2) + kd * 0.5 * (1.0 + cos_s)
+        sw = (fields_["sw"] * topo).astype(np.float32)
+        par = (0.45 * sw * 0.0864).astype(np.float32)  # MJ m-2 d-1
+        diffuse = 1.0 + vegetation.DIFFUSE_GAIN * (1.0 - clearness)
+        sos_sl, eos_sl = _thermal_dates(self.seed, date.year)
+        sos = clim.interpolate(sos_sl, lw)
+        eos = clim.interpolate(eos_sl, lw)
+        p = vegetation.class_parameters()
+        N = F.shape[1] * F.shape[2]
+        gpp = np.empty(N, np.float64)
+        refl = np.empty((vegetation.N_BANDS, N), np.float64)
+        fpar = np.empty(N, np.float64)
+        flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, g.shape), dtype=np.float64).ravel()
+        vegetation.canopy(
+            doy, np.ascontiguousarray(F, dtype=np.float64).reshape(N_CLASSES, N),
+            np.ascontiguousarray(zc, dtype=np.float64).reshape(N_CLASSES, N),
+            flat(vigor), flat(jitter), flat(parcel), flat(lat), flat(sos), flat(eos), flat(tmin),
+            flat(tmax), flat(vpd), flat(par), flat(diffuse), flat(fields_["beta"]),
+            p["eps"], p["tmin0"], p["tmin1"], p["vpd0"], p["vpd1"], p["pheno"], p["V"], p["B"],
+            p["flood"], p["straw"], gpp, refl, fpar)
+        sh = g.shape
+        outside = ~np.broadcast_to(land, sh)
+        gpp = gpp.reshape(sh).astype(np.float32)
+        gpp[outside] = 0.0
+        return Day(g, date, gpp, refl.reshape(6, *sh).astype(np.float32), fpar.reshape(sh).astype(np.float32),
+                   tmin.astype(np.float32), tmax.astype(np.float32), tmean.astype(np.float32),
+                   vpd.astype(np.float32), sw, par, fields_["precip"], fields_["cloud"])
+
+    # ---------------------------------------------------------------- sensors
+    def landsat_dates(self, region: Region, year: int) -> list[tuple[dt.date, str, int]]:
+        """Landsat-like acquisitions (date, satellite, path) whose swath covers part of the region."""
+        if not clim.FIRST_YEAR <= year <= clim.LAST_YEAR:
+            raise DateError(f"year {year} is outside the simulated period {clim.FIRST_YEAR}-{clim.LAST_YEAR}")
+        lon, lat = region.coarse.lonlat()
+        return sensors.landsat_acquisitions(lon.ravel(), lat.ravel(), year)
+
+    def landsat(self, region: Region, date: dt.date) -> dict[str, np.ndarray] | None:
+        """A Landsat-like C2 L2 scene on the region's 30 m grid, or None if none was acquired.
+
+        Bands SR_B2..SR_B7 (uint16, reflectance = DN * 2.75e-5 - 0.2) and QA_PIXEL; pixels outside
+        the swath are fill (DN 0, QA bit 0). Also 'satellite' and 'path' entries.
+        """
+        passes = [p for p in self.landsat_dates(region, date.year) if p[0] == date]
+        if not passes:
+            return None
+        day = self.day(region, date)
+        st = self.static(region)
+        g = st.grid
+        lw = _lattice_cached(g)
+        lon = clim.LON0 + clim.STEP * lw.fj
+        lat = clim.LAT0 + clim.STEP * lw.fi
+        covered = np.zeros(g.shape, bool)
+        for _, _, path in passes:
+            covered |= sensors.swath_mask(path, lon, lat)
+        water = st.fractions[class_index("water")] > 0.5
+        scene = sensors.landsat_scene(day.reflectance, day.cloud, water, g, self.seed, date)
+        fill = ~covered | ~st.rok
+        for name in sensors.LANDSAT_BANDS:
+            scene[name][fill] = sensors.L2_FILL
+        scene["QA_PIXEL"][fill] = 1
+        scene["satellite"] = passes[0][1]
+        scene["path"] = passes[0][2]
+        return scene
+
+    def modis(self, region: Region, date: dt.date, *, static: StaticCoarse | None = None) -> dict[str, np.ndarray]:
+        """A MODIS-like MOD09GA day on the region's 500 m grid: 6 scaled bands and state_1km.
+
+        `static` may be given as the region's aggregates with HALO_BLOCKS of halo.
+        """
+        halo = HALO_BLOCKS * COARSE_PER_BLOCK
+        sc = static or self.static_coarse(region, halo_blocks=HALO_BLOCKS)
+        day = self.day_coarse(region, date, static=sc)
+        sea = sc.land < 0.5
+        water = sc.fractions[class_index("water")] > 0.5
+        obs = sensors.modis_observation(day.reflectance, day.cloud, sea, water, region.coarse,
+                                        self.seed, date, halo)
+        outside = sc.rok[halo:-halo, halo:-halo] < 0.5
+        for name in sensors.MODIS_BANDS:
+            obs[name][outside] = sensors.MODIS_FILL
+        return obs
+
+
+# -------------------------------------------------------------------- helpers and caches
+def _pad_blocks(region: Region, n: int) -> Region:
+    if n == 0:
+        return region
+    return Region(region.name, region.brow0 - n, region.bcol0 - n, region.nbrows + 2 * n,
+                  region.nbcols + 2 * n, region.title, region.description)
+
+
+@functools.lru_cache(maxsize=4)
+def _terrain(seed: int) -> Terrain:
+    return Terrain(seed)
+
+
+def _static(seed: int, grid: Grid, with_5m: bool) -> Static:
+    if grid.res != FINE_RES:
+        raise ValueError("static layers are made on a 30 m grid")
+    terrain = _terrain(seed)
+    tf = terrain.fields(grid.pad(2))
+    slope1, aspect1 = slope_aspect(tf.elevation, FINE_RES)  # on grid.pad(1)
+
+    def c1(a):
+        return a[1:-1, 1:-1]
+
+    tf1 = TerrainFields(*(c1(a) for a in (tf.elevation, tf.hillside_gx, tf.hillside_gy,
+                                          tf.coast_m, tf.river_m, tf.river_width)))
+    decisions = decision_scores(grid.pad(1), seed, tf1, slope1)
+    fractions, sub = classify_subpixels(decisions, grid, seed, with_5m=with_5m)
+    rok = south_korea(grid)
+    elevation = tf.elevation[2:-2, 2:-2]
+    land = (tf.coast_m[2:-2, 2:-2] > 0) & rok
+    fractions[:, ~rok] = 0.0
+    if sub is not None:
+        from unique_core.resample import coarse_to_fine_nearest
+
+        sub_grid = Grid(FINE_RES / 6, grid.row0 * 6, grid.col0 * 6, grid.height * 6, grid.width * 6)
+        sub[~coarse_to_fine_nearest(rok, grid, sub_grid)] = 0
+    vigor = (1.0 + 0.06 * noise.fbm(grid, noise.derive_seed(seed, "vigor"), 600.0, octaves=3)).astype(np.float32)
+    jitter = (3.0 * noise.fbm(grid, noise.derive_seed(seed, "jitter"), 900.0, octaves=3)).astype(np.float32)
+    parcel = _parcels(grid, seed)
+    return Static(grid, elevation, c1(slope1), c1(aspect1), rok, land, fractions, np.clip(vigor, 0.8, 1.1),
+                  jitter, parcel, sub)
+
+
+@functools.lru_cache(maxsize=6)
+def _static_cached(seed: int, grid: Grid) -> Static:
+    return _static(seed, grid, False)
+
+
+def _parcels(grid: Grid, seed: int) -> np.ndarray:
+    """A uniform draw per field parcel, read at each pixel centre (crop calendars)."""
+    return _parcel_kernel()(grid.row0, grid.col0, grid.height, grid.width,
+                            noise.derive_seed(seed, "parcel.crop"))
+
+
+@functools.lru_cache(maxsize=1)
+def _parcel_kernel():
+    from numba import njit, prange
+
+    from unique_core.grid import FRAME_XMIN, FRAME_YMAX
+    from unique_core.world.landcover import parcel_uniform
+
+    @njit(cache=True, parallel=True)
+    def run(row0, col0, h, w, s):
+        out = np.empty((h, w), np.float32)
+        for i in prange(h):
+            y = FRAME_YMAX - (row0 + i + 0.5) * 30.0
+            for j in range(w):
+                out[i, j] = parcel_uniform(FRAME_XMIN + (col0 + j + 0.5) * 30.0, y, s)
+        return out
+
+    return run
+
+
+def aggregate_static(st: Static, coarse: Grid) -> StaticCoarse:
+    """Exact 500 m area means of a region's 30 m static layers."""
+    F = fine_to_coarse(st.fractions)
+    fz = fine_to_coarse(st.fractions * st.elevation[None])
+    class_z = np.where(F > 1e-6, fz / np.maximum(F, 1e-12), fine_to_coarse(st.elevation)[None])
+    s = np.radians(st.slope)
+    return StaticCoarse(coarse, F.astype(np.float32), fine_to_coarse(st.elevation), class_z.astype(np.float32),
+                        fine_to_coarse(st.rok.astype(np.float32)), fine_to_coarse(st.land.astype(np.float32)),
+                        fine_to_coarse(np.cos(s)), fine_to_coarse(np.sin(s) * -np.cos(np.radians(st.aspect))))
+
+
+@functools.lru_cache(maxsize=8)
+def _lattice_cached(grid: Grid) -> clim.LatticeWeights:
+    return clim.lattice_weights(grid)
+
+
+@functools.lru_cache(maxsize=4)
+def _lattice_geography(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orography (m), land share and coast distance (km) of each 0.1 degree lattice cell."""
+    from unique_core.atomic import atomic_path
+    from unique_core.config import cache_dir
+    from unique_core.grid import FRAME_BLOCKS_X, FRAME_BLOCKS_Y
+
+    path = cache_dir() / "world" / f"lattice-s{seed}-v{WORLD_VERSION}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["orography"], z["land"], z["coast_km"]
+    grid = Grid(1500.0, 0, 0, FRAME_BLOCKS_Y, FRAME_BLOCKS_X)
+    elev = _terrain(seed).elevation(grid)
+    land = elev > 0
+    lon, lat = grid.lonlat()
+    i = np.rint((lat - clim.LAT0) / clim.STEP).astype(int)
+    j = np.rint((lon - clim.LON0) / clim.STEP).astype(int)
+    ok = (i >= 0) & (i < clim.NLAT) & (j >= 0) & (j < clim.NLON)
+    total = np.zeros((clim.NLAT, clim.NLON))
+    count = np.zeros((clim.NLAT, clim.NLON))
+    landc = np.zeros((clim.NLAT, clim.NLON))
+    np.add.at(total, (i[ok], j[ok]), elev[ok])
+    np.add.at(count, (i[ok], j[ok]), 1)
+    np.add.at(landc, (i[ok], j[ok]), land[ok])
+    orography = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    land_share = np.where(count > 0, landc / np.maximum(count, 1), 0.0)
+    # coast distance at each lattice point from the 500 m signed distance
+    sdf, cgrid = coast_distance_coarse()
+    lon1, lat1 = clim.lattice_lonlat()
+    LON, LAT = np.meshgrid(lon1, lat1)
+    from unique_core.grid import FRAME_XMIN, FRAME_YMAX, from_lonlat
+
+    x, y = from_lonlat(LON, LAT)
+    r = np.clip(((FRAME_YMAX - y) / cgrid.res).astype(int), 0, cgrid.height - 1)
+    c = np.clip(((x - FRAME_XMIN) / cgrid.res).astype(int), 0, cgrid.width - 1)
+    inside = (y < FRAME_YMAX) & (y > FRAME_YMAX - cgrid.height * cgrid.res) & (x > FRAME_XMIN) & \
+        (x < FRAME_XMIN + cgrid.width * cgrid.res)
+    coast_km = np.where(inside, sdf[r, c] / 1000.0, -50.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, orography=orography, land=land_share, coast_km=coast_km)
+    return orography, land_share, coast_km
+
+
+def _lattice_orography(seed: int) -> np.ndarray:
+    return _lattice_geography(seed)[0]
+
+
+@functools.lru_cache(maxsize=4)
+def _climate(seed: int) -> clim.Climate:
+    oro, land, coast = _lattice_geography(seed)
+    return clim.Climate(seed, oro, land, coast)
+
+
+@functools.lru_cache(maxsize=16)
+def _thermal_dates(seed: int, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deciduous green-up and leaf-fall days of `year` at sea level on the lattice."""
+    climate = _climate(seed)
+    t_sl = climate.year(year)["tmean"] + clim.LAPSE * _lattice_orography(seed)[None]
+    return vegetation.thermal_dates(t_sl)
