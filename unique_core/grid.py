@@ -215,6 +215,8 @@ def region_from_bbox(xmin: float, ymin: float, xmax: float, ymax: float, *,
     values = (xmin, ymin, xmax, ymax)
     if not all(math.isfinite(float(v)) for v in values):
         raise RegionError(f"bounding box has a non-finite value {values}; {_limits_text()}")
+    if not (xmax > xmin and ymax > ymin):
+        raise RegionError(f"bounding box {values} is empty or inverted: give xmin ymin xmax ymax")
     if crs == "EPSG:4326":
         lons = np.array([xmin, xmax, xmin, xmax])
         lats = np.array([ymin, ymin, ymax, ymax])
@@ -224,8 +226,6 @@ def region_from_bbox(xmin: float, ymin: float, xmax: float, ymax: float, *,
         xmin, xmax, ymin, ymax = xs.min(), xs.max(), ys.min(), ys.max()
     elif crs != "EPSG:5179":
         raise RegionError(f"unknown CRS {crs!r}: give EPSG:5179 metres or EPSG:4326 degrees")
-    if not (xmax > xmin and ymax > ymin):
-        raise RegionError(f"bounding box {values} is empty or inverted: give xmin ymin xmax ymax")
     if xmin < FRAME_XMIN or xmax > FRAME_XMAX or ymin < FRAME_YMIN or ymax > FRAME_YMAX:
         raise RegionError(f"bounding box {values} ({crs}) is outside Korea: {_limits_text()}")
     bcol0 = round((xmin - FRAME_XMIN) / BLOCK)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from unique_core.errors import DateError
-from unique_core.grid import COARSE_PER_BLOCK, FINE_RES, Grid, Region
+from unique_core.grid import COARSE_PER_BLOCK, FINE_RES, FRAME, Grid, Region
 from unique_core.landcover import N_CLASSES, class_index
 from unique_core.resample import bilinear, fine_to_coarse
 from unique_core.world import climate as clim
@@ -131,6 +133,38 @@ class World:
         """500 m aggregates of the static layers over a region grown by `halo_blocks`."""
         r = _pad_blocks(region, halo_blocks)
         return aggregate_static(self.static(r.fine), r.coarse)
+
+    def country_tiles(self) -> list[Region]:
+        """The 30 x 30 km tiles of the frame that hold South Korean land (for country-wide 500 m work)."""
+        from unique_core.world.coast import coarse_land_mask
+
+        land, _ = coarse_land_mask()
+        n = COUNTRY_TILE_BLOCKS
+        tiles = []
+        for br in range(0, FRAME.nbrows, n):
+            for bc in range(0, FRAME.nbcols, n):
+                t = Region(f"tile_{br}_{bc}", br, bc, min(n, FRAME.nbrows - br), min(n, FRAME.nbcols - bc))
+                rows, cols = t.coarse.window_in(FRAME.coarse)
+                if land[rows, cols].any():
+                    tiles.append(t)
+        return tiles
+
+    def static_coarse_country(self, progress: Callable[[int, int], None] | None = None) -> StaticCoarse:
+        """500 m static aggregates of the whole frame, from 30 m tiles cached on disk.
+
+        The first call computes every land tile at 30 m (minutes; `progress(done, total)` is
+        called after each), later calls read the cache. Cells outside the tiles are sea.
+        """
+        return _country_static(self.seed, progress)
+
+    def day_country(self, date: dt.date) -> Day:
+        """One day at 500 m over the whole frame (needs the country cache, see static_coarse_country)."""
+        return self.day_coarse(FRAME, date, static=self.static_coarse_country())
+
+    def modis_country(self, date: dt.date) -> dict[str, np.ndarray]:
+        """A MODIS-like day over the whole frame at 500 m."""
+        halo = HALO_BLOCKS * COARSE_PER_BLOCK
+        return self.modis(FRAME, date, static=_pad_coarse(self.static_coarse_country(), halo))
 
     # ---------------------------------------------------------------- dynamic
     def day(self, region: Region | Grid, date: dt.date) -> Day:
@@ -261,6 +295,60 @@ class World:
 
 
 # -------------------------------------------------------------------- helpers and caches
+COUNTRY_TILE_BLOCKS = 20
+
+
+def _tile_path(seed: int, tile: Region) -> Path:
+    from unique_core.config import cache_dir
+
+    return cache_dir() / "world" / f"coarse-s{seed}-v{WORLD_VERSION}" / f"{tile.key}.npz"
+
+
+_COARSE_FIELDS = ("fractions", "elevation", "class_elevation", "rok", "land", "cos_slope", "south_slope")
+
+
+def _country_static(seed: int, progress) -> StaticCoarse:
+    from unique_core.atomic import atomic_path
+
+    key = (seed, WORLD_VERSION)
+    if key in _COUNTRY:
+        return _COUNTRY[key]
+    world = World(seed)
+    tiles = world.country_tiles()
+    g = FRAME.coarse
+    out = StaticCoarse(g, np.zeros((N_CLASSES, *g.shape), np.float32), np.zeros(g.shape, np.float32),
+                       np.zeros((N_CLASSES, *g.shape), np.float32), np.zeros(g.shape, np.float32),
+                       np.zeros(g.shape, np.float32), np.ones(g.shape, np.float32), np.zeros(g.shape, np.float32))
+    for k, tile in enumerate(tiles):
+        path = _tile_path(seed, tile)
+        if path.exists():
+            with np.load(path) as z:
+                parts = {f: z[f] for f in _COARSE_FIELDS}
+        else:
+            sc = aggregate_static(_static(seed, tile.fine, False), tile.coarse)
+            parts = {f: getattr(sc, f) for f in _COARSE_FIELDS}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **parts)
+        rows, cols = tile.coarse.window_in(g)
+        for f in _COARSE_FIELDS:
+            getattr(out, f)[..., rows, cols] = parts[f]
+        if progress:
+            progress(k + 1, len(tiles))
+    _COUNTRY[key] = out
+    return out
+
+
+_COUNTRY: dict = {}
+
+
+def _pad_coarse(sc: StaticCoarse, n: int) -> StaticCoarse:
+    """The aggregates grown by n cells of sea on every side (beyond the frame there is only sea)."""
+    pad = lambda a, v: np.pad(a, [(0, 0)] * (a.ndim - 2) + [(n, n), (n, n)], constant_values=v)
+    return StaticCoarse(sc.grid.pad(n), pad(sc.fractions, 0), pad(sc.elevation, 0), pad(sc.class_elevation, 0),
+                        pad(sc.rok, 0), pad(sc.land, 0), pad(sc.cos_slope, 1), pad(sc.south_slope, 0))
+
+
 def _pad_blocks(region: Region, n: int) -> Region:
     if n == 0:
         return region

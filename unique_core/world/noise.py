@@ -191,6 +191,26 @@ def uniform_grid(row0, col0, height, width, cell, seed):
     return out
 
 
+@njit(cache=True, parallel=True)
+def normal_grid(row0, col0, height, width, seed):
+    """One standard-normal draw per grid cell (Box-Muller on hashed uniforms): white noise
+    that depends only on the cell's frame position, so any cut of the grid agrees."""
+    out = np.empty((height, width), dtype=np.float32)
+    for i in prange(height):
+        for j in range(width):
+            u1 = uniform2(col0 + j, row0 + i, seed)
+            u2 = uniform2(col0 + j, row0 + i, seed + 1)
+            out[i, j] = np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(6.283185307179586 * u2)
+    return out
+
+
+def white(grid, seed: int, bands: int = 1) -> np.ndarray:
+    """Standard-normal white noise on a Grid, shape (bands, H, W) or (H, W) for one band."""
+    out = np.stack([normal_grid(grid.row0, grid.col0, grid.height, grid.width, seed + 7919 * b)
+                    for b in range(bands)])
+    return out[0] if bands == 1 else out
+
+
 def fbm(grid, seed: int, wavelength: float, octaves: int = 6, gain: float = 0.5,
         lacunarity: float = 2.0, warp: tuple[int, float, float] | None = None) -> np.ndarray:
     """fBm (float32, about unit std) on a `unique_core.grid.Grid`; `warp` = (seed, wavelength, amp m)."""

@@ -160,8 +160,7 @@ def landsat_scene(reflectance: np.ndarray, cover: np.ndarray, water: np.ndarray,
     water: (H, W) bool, for the QA water bit.
     """
     m = cloud_masks(grid, cover, seed, date)
-    rng = np.random.default_rng(_day_seed(seed, date, "landsat.noise"))
-    refl = reflectance + rng.normal(0.0, 0.004, reflectance.shape).astype(np.float32)
+    refl = reflectance + 0.004 * noise.white(grid, _day_seed(seed, date, "landsat.noise"), len(reflectance))
     brightness = np.clip(0.42 + 0.12 * (m.field - m.threshold), 0.35, 0.75)
     cloud_r = brightness[None] * np.array([1.0, 1.0, 0.98, 0.95, 0.80, 0.65], np.float32)[:, None, None]
     refl = np.where(m.cloud[None], cloud_r, refl)
@@ -196,9 +195,9 @@ def modis_observation(reflectance: np.ndarray, cover: np.ndarray, sea: np.ndarra
     # view-angle effects cycle with the 16-day orbit repeat
     cycle = (date.toordinal() % 16) / 16.0
     view = 1.0 + 0.04 * np.sin(2 * np.pi * cycle) * np.array([1.0, 1.0, 1.0, 1.2, 0.8, 0.7])
-    rng = np.random.default_rng(_day_seed(seed, date, "modis.noise"))
-    refl = blurred * view[:, None, None] * (1 + rng.normal(0, 0.02, blurred.shape)) \
-        + rng.normal(0, 0.004, blurred.shape)
+    nb = len(blurred)
+    gain = 1 + 0.02 * noise.white(padded, _day_seed(seed, date, "modis.gain"), nb)
+    refl = blurred * view[:, None, None] * gain + 0.004 * noise.white(padded, _day_seed(seed, date, "modis.noise"), nb)
     brightness = np.clip(0.40 + 0.12 * (field - thr), 0.30, 0.75)
     cloud_r = brightness[None] * np.array([1.0, 1.0, 1.0, 0.95, 0.8, 0.65])[:, None, None]
     refl = np.where(cloudy[None], cloud_r, refl)

@@ -242,7 +242,7 @@ def _gullies(row0, col0, h, w, res, gx, gy, seed, wavelength, octaves, strength)
                 # each gully bends the slope the finer octaves follow: branching
                 dx += amp * vx * 6.283185307179586 / lam
                 dy += amp * vy * 6.283185307179586 / lam
-                a *= 0.5
+                a *= 0.45  # finer gullies are a little less steep than coarser ones
                 lam *= 0.5
             out[i, j] = acc
     return out
@@ -295,25 +295,14 @@ class Terrain:
         With `coast=False` the coastal taper is skipped (used while calibrating peaks).
         """
         s = self.seed
-        padded = grid.pad(1)  # the gullies follow the base's gradient: one cell of halo
-        env, mtn, summit = noise.coarse_then_bilinear(
-            padded, 3, lambda c: _macro(c.row0, c.col0, c.height, c.width, c.res,
-                                        self._ranges, self._peaks, self._cones, self._jeju))
-        segs = self._segments_near(padded, margin=12000.0)
-        if len(segs):
-            river_m, river_w, bed = _rivers_kernel(padded.row0, padded.col0, padded.height,
-                                                   padded.width, padded.res, segs)
-        else:
-            river_m = np.full(padded.shape, 1e9, np.float32)
-            river_w = np.zeros(padded.shape, np.float32)
-            bed = np.zeros(padded.shape, np.float32)
-        base = self._base(padded, env, mtn, summit, river_m, river_w, bed)
-        gy, gx = np.gradient(base.astype(np.float64), padded.res)
-        inner = (slice(1, -1), slice(1, -1))
-        gx, gy = np.ascontiguousarray(gx[inner]), np.ascontiguousarray(-gy[inner])  # y points north
-        gullies = _gullies(grid.row0, grid.col0, grid.height, grid.width, grid.res, gx, gy,
-                           noise.derive_seed(s, "gullies"), 1300.0, 5, 0.2)
-        elev = base[inner] + gullies
+        base, river_m, river_w = self._base_full(grid)
+        # gullies run down the hillside: its gradient comes from the base terrain on a 150 m
+        # grid (interpolated), smooth enough that the gully pattern never jumps between cells
+        gx, gy = noise.coarse_then_bilinear(grid, 5, self._hillside_gradient)
+        gullies = _gullies(grid.row0, grid.col0, grid.height, grid.width, grid.res,
+                           np.ascontiguousarray(gx, dtype=np.float64), np.ascontiguousarray(gy, dtype=np.float64),
+                           noise.derive_seed(s, "gullies"), 1300.0, 5, 0.18)
+        elev = base + gullies
         # Korea's summits stop near 2,000 m: compress the highest relief smoothly
         high = elev > SOFT_CAP_START_M
         elev[high] = SOFT_CAP_START_M + SOFT_CAP_RANGE_M * np.tanh(
@@ -326,7 +315,28 @@ class Terrain:
             taper = near * near * (3.0 - 2.0 * near) * (0.35 + 0.65 * far * far * (3.0 - 2.0 * far))
             elev = np.where(sdf > 0, 1.0 + (np.maximum(elev, 1.0) - 1.0) * taper, 0.0)
         return TerrainFields(elev.astype(np.float32), gx.astype(np.float32), gy.astype(np.float32),
-                             sdf, river_m[inner], river_w[inner])
+                             sdf, river_m, river_w)
+
+    def _base_full(self, grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Base terrain on `grid`, with the river distance and width it was carved with."""
+        env, mtn, summit = noise.coarse_then_bilinear(
+            grid, 3, lambda c: _macro(c.row0, c.col0, c.height, c.width, c.res,
+                                      self._ranges, self._peaks, self._cones, self._jeju))
+        segs = self._segments_near(grid, margin=12000.0)
+        if len(segs):
+            river_m, river_w, bed = _rivers_kernel(grid.row0, grid.col0, grid.height, grid.width,
+                                                   grid.res, segs)
+        else:
+            river_m = np.full(grid.shape, 1e9, np.float32)
+            river_w = np.zeros(grid.shape, np.float32)
+            bed = np.zeros(grid.shape, np.float32)
+        return self._base(grid, env, mtn, summit, river_m, river_w, bed), river_m, river_w
+
+    def _hillside_gradient(self, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+        """(east, north) gradient of the base terrain on `grid` (m/m), from a one-cell halo."""
+        base, _, _ = self._base_full(grid.pad(1))
+        gy, gx = np.gradient(base.astype(np.float64), grid.res)
+        return gx[1:-1, 1:-1], -gy[1:-1, 1:-1]
 
     def elevation(self, grid: Grid, *, coast: bool = True) -> np.ndarray:
         """Elevation (m, float32) at the cell centres of `grid`; sea cells are 0."""

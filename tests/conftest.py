@@ -1,0 +1,44 @@
+"""Shared fixtures: a private cache folder and small regions of the simulated world."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from unique_core.grid import Region, get_region
+
+# Caches of the simulated world are deterministic; tests use their own folder (unless told to
+# share one with UNIQUE_TEST_CACHE_DIR) so they never depend on what a previous run left.
+if "UNIQUE_TEST_CACHE_DIR" in os.environ:
+    os.environ["UNIQUE_CACHE_DIR"] = os.environ["UNIQUE_TEST_CACHE_DIR"]
+else:
+    import tempfile
+
+    os.environ["UNIQUE_CACHE_DIR"] = tempfile.mkdtemp(prefix="unique-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def world():
+    from unique_core.world import World
+
+    return World()
+
+
+@pytest.fixture(scope="session")
+def small_region() -> Region:
+    """3 x 3 km (100 x 100 fine pixels) of Gwangneung: forest, fields and a village."""
+    g = get_region("gwangneung")
+    return g.subregion(9, 9, 2, 2, name="gwangneung-small")
+
+
+@pytest.fixture(scope="session")
+def mixed_region() -> Region:
+    """4.5 x 4.5 km of Seoul's edge (city, hills and the Han river)."""
+    g = get_region("seoul_edge")
+    return g.subregion(6, 6, 3, 3, name="seoul-small")
+
+
+SUMMER = dt.date(2022, 7, 25)
+WINTER = dt.date(2022, 1, 20)

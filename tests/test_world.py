@@ -1,0 +1,142 @@
+"""The simulated world: determinism, tile consistency, physics sanity, sensors."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from tests.conftest import SUMMER, WINTER
+from unique_core.errors import DateError
+from unique_core.grid import Region
+from unique_core.landcover import N_CLASSES, class_index
+from unique_core.world import World
+from unique_core.world.climate import parse_date
+from unique_core.world.model import _static
+
+
+def test_static__same_seed_same_bytes_other_seed_differs(small_region):
+    a = _static(2026, small_region.fine, False)
+    b = _static(2026, small_region.fine, False)
+    c = _static(7, small_region.fine, False)
+    assert a.elevation.tobytes() == b.elevation.tobytes()
+    assert a.fractions.tobytes() == b.fractions.tobytes()
+    assert not np.array_equal(a.elevation, c.elevation)
+
+
+def test_static__region_alone_equals_cut_from_larger(small_region):
+    big = Region("big", small_region.brow0 - 1, small_region.bcol0 - 2, 4, 5)
+    alone = _static(2026, small_region.fine, False)
+    large = _static(2026, big.fine, False)
+    rows, cols = small_region.fine.window_in(big.fine)
+    for name in ("elevation", "slope", "aspect", "rok", "land", "vigor", "jitter", "parcel"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(large, name)[rows, cols], err_msg=name)
+    np.testing.assert_array_equal(alone.fractions, large.fractions[:, rows, cols])
+
+
+def test_day__region_alone_equals_cut_from_larger(world, small_region):
+    big = Region("big2", small_region.brow0 - 2, small_region.bcol0, 4, 3)
+    alone = world.day(small_region, SUMMER)
+    large = world.day(big, SUMMER)
+    rows, cols = small_region.fine.window_in(big.fine)
+    np.testing.assert_array_equal(alone.gpp, large.gpp[rows, cols])
+    np.testing.assert_array_equal(alone.reflectance, large.reflectance[:, rows, cols])
+
+
+def test_modis__region_alone_equals_cut_from_larger(world, small_region):
+    big = Region("big3", small_region.brow0 - 1, small_region.bcol0 - 1, 4, 4)
+    alone = world.modis(small_region, SUMMER)
+    large = world.modis(big, SUMMER)
+    rows, cols = small_region.coarse.window_in(big.coarse)
+    for band, values in alone.items():
+        np.testing.assert_array_equal(values, large[band][rows, cols], err_msg=band)
+
+
+def test_landcover__fractions_are_exact_counts_of_the_5m_map(small_region):
+    st = _static(2026, small_region.fine, True)
+    sub = st.landcover_5m
+    assert sub.shape == (600, 600)
+    for k in range(N_CLASSES):
+        counts = (sub == k + 1).reshape(100, 6, 100, 6).sum(axis=(1, 3))
+        np.testing.assert_array_equal(np.round(st.fractions[k] * 36).astype(int), counts)
+    np.testing.assert_allclose(st.fractions.sum(axis=0)[st.rok], 1.0, atol=1e-6)
+
+
+def test_landcover__class_shares_plausible_in_a_mixed_region(world, mixed_region):
+    st = world.static(mixed_region)
+    shares = st.fractions.mean(axis=(1, 2))
+    forest = shares[[class_index(k) for k in ("deciduous", "coniferous", "mixed")]].sum()
+    assert shares[class_index("urban")] > 0.05  # Seoul is there
+    assert forest > 0.1  # and its hills are wooded
+    assert shares[class_index("water")] > 0.005  # the Han river
+
+
+def test_dem__realistic_slopes_and_named_peak_height(world):
+    from unique_core import korea
+    from unique_core.grid import from_lonlat
+
+    jirisan = next(p for p in korea.PEAKS if p.name == "Jirisan")
+    x, y = from_lonlat(jirisan.lon, jirisan.lat)
+    assert abs(world.terrain._elevation_at(x, y) - jirisan.height_m) < 15
+    r = Region("slopes", 238 + 5, 181 + 5, 2, 2)  # inside the Jirisan region
+    st = world.static(r)
+    assert 10 < np.median(st.slope) < 40  # mountain slopes, degrees
+    assert np.percentile(st.slope, 99.9) < 65  # cliffs exist but are rare: no walls of noise
+
+
+def test_gpp__physics_sanity(world, mixed_region):
+    st = world.static(mixed_region)
+    summer = world.day(mixed_region, SUMMER)
+    winter = world.day(mixed_region, WINTER)
+    assert (summer.gpp >= 0).all() and (winter.gpp >= 0).all()
+    water = st.fractions[class_index("water")] == 1.0
+    assert water.any() and (summer.gpp[water] == 0).all()
+    assert winter.gpp[st.land].mean() < 0.3 * summer.gpp[st.land].mean()
+    forest = st.fractions[[class_index(k) for k in ("deciduous", "coniferous", "mixed")]].sum(0) == 1.0
+    urban = st.fractions[class_index("urban")] == 1.0
+    assert summer.gpp[forest].mean() > 3 * summer.gpp[urban].mean()
+    assert 4 < summer.gpp[forest].mean() < 15  # gC m-2 d-1, SCIENCE.md ranges
+    assert np.isfinite(summer.reflectance).all()
+
+
+def test_meteorology__lapse_rate_and_seasons(world, small_region):
+    summer = world.day(small_region, SUMMER)
+    st = world.static(small_region)
+    hi, lo = st.elevation.argmax(), st.elevation.argmin()
+    dz = st.elevation.flat[hi] - st.elevation.flat[lo]
+    dt_ = summer.tmean.flat[lo] - summer.tmean.flat[hi]
+    assert dt_ == pytest.approx(0.0065 * dz, rel=0.25)
+    winter = world.day(small_region, WINTER)
+    assert winter.tmean.mean() < summer.tmean.mean() - 15
+
+
+def test_landsat__schedule_and_scaling(world, small_region):
+    dates = world.landsat_dates(small_region, 2022)
+    assert 40 <= len(dates) <= 120  # L8 + L9, one or two paths
+    d, sat, path = dates[10]
+    scene = world.landsat(small_region, d)
+    assert scene is not None and scene["SR_B5"].dtype == np.uint16
+    refl = scene["SR_B5"] * 0.0000275 - 0.2
+    ok = scene["QA_PIXEL"] != 1
+    assert ok.any() and 0 < refl[ok].mean() < 0.8
+    missing = next(dd for dd in (d + dt.timedelta(k) for k in range(1, 6)) if dd not in [x[0] for x in dates])
+    assert world.landsat(small_region, missing) is None
+
+
+def test_modis__is_the_aggregate_of_the_30m_surface(world, mixed_region):
+    """500 m native reflectance agrees with the area mean of the 30 m reflectance."""
+    from unique_core.resample import fine_to_coarse
+
+    fine = world.day(mixed_region, SUMMER)
+    coarse = world.day_coarse(mixed_region, SUMMER)
+    agg = fine_to_coarse(fine.reflectance)
+    ndvi = lambda r: (r[3] - r[2]) / (r[3] + r[2])
+    assert np.abs(ndvi(agg) - ndvi(coarse.reflectance)).mean() < 0.03
+    np.testing.assert_allclose(coarse.gpp.mean(), fine_to_coarse(fine.gpp).mean(), rtol=0.1)
+
+
+@pytest.mark.parametrize("text, message", [("2023-13-01", "not a date"), ("yesterday", "not a date"),
+                                            ("2014-12-31", "outside the simulated period"),
+                                            ("2024-01-01", "outside the simulated period")])
+def test_parse_date__bad_dates(text, message):
+    with pytest.raises(DateError, match=message):
+        parse_date(text)
