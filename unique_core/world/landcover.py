@@ -43,7 +43,7 @@ PARCEL_AMP = np.array([0.0, 0.0, 0.0, 0.0, 0.25, 0.60, 0.0, 0.0, 0.0])
 NOISE_WAVELENGTH = (36.0, 12.0)  # m, two octaves of the fine noise
 
 # Bias of each decision, tuned so the country's shares come near SCIENCE.md's (docs/world.md).
-BIAS = np.array([0.0, -0.15, -0.1, 0.0, -0.05, 0.0, 0.0, 0.0, 0.0])
+BIAS = np.array([0.25, 0.62, -0.1, 1.5, 0.0, 1.8, 0.4, -0.11, -0.05])
 
 
 @njit(cache=True, inline="always")
@@ -179,10 +179,10 @@ def _towns(row0, col0, h, w, res, cities, seed):
                         continue  # about 70 % of cells hold a village
                     vx = (cx + a + noise.uniform2(cx + a, cy + b, seed + 1)) * cell
                     vy = (cy + b + noise.uniform2(cx + a, cy + b, seed + 2)) * cell
-                    r = 140.0 + 320.0 * noise.uniform2(cx + a, cy + b, seed + 3)
+                    r = 80.0 + 180.0 * noise.uniform2(cx + a, cy + b, seed + 3)
                     q = ((x - vx) ** 2 + (y - vy) ** 2) / (r * r)
                     if q < 9.0:
-                        best = max(best, 0.75 * np.exp(-q))
+                        best = max(best, 0.5 * np.exp(-q))
             out[i, j] = best
     return out
 
@@ -192,7 +192,7 @@ def _city_table() -> np.ndarray:
     rows = []
     for c in korea.CITIES:
         x, y = from_lonlat(c.lon, c.lat)
-        rows.append((x, y, 4300.0 * np.sqrt(c.population_m) + 900.0))
+        rows.append((x, y, 4800.0 * np.sqrt(c.population_m) + 900.0))
     return np.array(rows)
 
 
@@ -228,7 +228,7 @@ def decision_scores(grid: Grid, seed: int, terrain: TerrainFields, slope: np.nda
     d = np.empty((N_DECISIONS, *g.shape), np.float32)
 
     # water: river channels, the sea (so the 5 m coastline is decided here), farm ponds
-    ponds = (1.3 * f("ponds", 380.0, 3) - 3.0 + 0.5 * flat - 2.0 * towns
+    ponds = (1.3 * f("ponds", 380.0, 3) - 2.1 + 0.5 * flat - 2.0 * towns
              - np.maximum(elev - 200.0, 0.0) / 100.0)
     d[D_WATER] = np.maximum(np.maximum((0.5 * river_width - river_m) / 25.0, ponds), -coast_m / 20.0)
 
@@ -255,11 +255,13 @@ def decision_scores(grid: Grid, seed: int, terrain: TerrainFields, slope: np.nda
                  + 0.55 * f("farm", 2500.0) + 0.25 * west - 0.15 - 3.0 * city
                  - 4.0 * np.clip((elev - 1100.0) / 100.0, 0.0, 1.0))  # no fields near the summits
 
-    d[D_PADDY] = ((2.2 - slope) / 1.6 + 0.9 * floodplain + 0.5 * west - 0.7 * (elev > 400.0)
-                  + 0.45 * f("paddy", 3000.0) - 0.25)
-
+    # Jeju's porous basalt holds no flooded paddies: its farms are dry fields and orchards
     jeju = _smoothstep(1.0 - np.hypot(*_offsets(g, 126.53, 33.36, 38000.0, 16000.0)))
-    pasture = np.where(jeju > 0, jeju * (1.4 - np.abs(elev - 420.0) / 180.0), -5.0)
+    d[D_PADDY] = ((2.2 - slope) / 1.6 + 0.9 * floodplain + 0.5 * west - 0.7 * (elev > 400.0)
+                  + 0.45 * f("paddy", 3000.0) - 0.25 - 6.0 * (jeju > 0.05))
+
+    pasture = np.where(jeju > 0, jeju * (1.0 - np.abs(elev - 380.0) / 160.0) + 0.7 * f("pasture", 1500.0) - 0.35,
+                       -5.0)
     alpine = (elev - 1500.0) / 120.0
     parks = 1.5 * city * flat - 0.6  # a city's open spaces are lawns where flat, woods where not
     d[D_GRASS] = np.maximum(np.maximum(np.maximum(1.3 * f("grass", 900.0) - 2.6 + 0.4 * towns, pasture),
