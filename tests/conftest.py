@@ -37,7 +37,7 @@ def small_region() -> Region:
 def mixed_region() -> Region:
     """4.5 x 4.5 km of Seoul's edge (city, hills and the Han river)."""
     g = get_region("seoul_edge")
-    return g.subregion(6, 6, 3, 3, name="seoul-small")
+    return g.subregion(6, 15, 3, 3, name="seoul-small")
 
 
 SUMMER = dt.date(2022, 7, 25)
