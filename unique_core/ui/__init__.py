@@ -1,0 +1,1 @@
+"""The only package besides app.py and pages/ that imports streamlit: shared widgets and caches."""

@@ -1,0 +1,104 @@
+"""The shared sidebar: date, region and data source, kept in the URL so a view can be shared."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from unique_core.config import data_dir
+from unique_core.errors import UniqueError
+from unique_core.grid import Region, get_region, named_regions, region_from_bbox
+
+FIRST_DAY, LAST_DAY = dt.date(2015, 1, 1), dt.date(2023, 12, 31)
+DEFAULT_DAY = dt.date(2023, 7, 15)  # in the test year of Step 2
+DEFAULT_REGION = "gwangneung"
+CUSTOM = "custom"
+SIMULATED, REAL = "simulated", "real"
+
+
+@dataclass(frozen=True)
+class Selection:
+    date: dt.date
+    region: Region
+    source: str  # SIMULATED or REAL
+
+    @property
+    def simulated(self) -> bool:
+        return self.source == SIMULATED
+
+
+def _query_date() -> dt.date:
+    try:
+        d = dt.date.fromisoformat(st.query_params.get("date", ""))
+        return min(max(d, FIRST_DAY), LAST_DAY)
+    except ValueError:
+        return DEFAULT_DAY
+
+
+def _query_box() -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in st.query_params.get("bbox", "").split(","))
+        if len(values) == 4:
+            return values  # type: ignore[return-value]
+    except ValueError:
+        pass
+    return (127.10, 37.70, 127.25, 37.82)
+
+
+def sidebar() -> Selection:
+    """Draw the shared sidebar; returns the current choices and writes them to the URL."""
+    regions = named_regions()
+    names = list(regions) + [CUSTOM]
+    with st.sidebar:
+        st.markdown("### UNIQUE")
+        date = st.date_input("Date", value=_query_date(), min_value=FIRST_DAY, max_value=LAST_DAY,
+                             key="date", help="Any day of 2015-2023; Step 2 is tested on 2023.")
+        q_region = st.query_params.get("region", DEFAULT_REGION)
+        name = st.selectbox("Region", names, index=names.index(q_region) if q_region in names else 0,
+                            format_func=lambda n: "Custom box (lon/lat)" if n == CUSTOM else regions[n].title,
+                            key="region")
+        region: Region = regions.get(name, get_region(DEFAULT_REGION))
+        if name == CUSTOM:
+            x0, y0, x1, y1 = _query_box()
+            c1, c2 = st.columns(2)
+            x0 = c1.number_input("West (deg E)", value=x0, format="%.3f", key="bx0")
+            x1 = c2.number_input("East (deg E)", value=x1, format="%.3f", key="bx1")
+            y0 = c1.number_input("South (deg N)", value=y0, format="%.3f", key="by0")
+            y1 = c2.number_input("North (deg N)", value=y1, format="%.3f", key="by1")
+            try:
+                region = region_from_bbox(x0, y0, x1, y1, crs="EPSG:4326", name="custom")
+                st.query_params["bbox"] = f"{x0:.4f},{y0:.4f},{x1:.4f},{y1:.4f}"
+            except UniqueError as exc:
+                st.error(str(exc))
+                region = get_region(DEFAULT_REGION)
+        real_dir = data_dir()
+        sources = [SIMULATED] + ([REAL] if real_dir else [])
+        source = st.radio("Data", sources, key="source",
+                          index=sources.index(st.query_params.get("source", SIMULATED))
+                          if st.query_params.get("source", SIMULATED) in sources else 0,
+                          format_func=lambda s: "Simulated South Korea (built in)" if s == SIMULATED
+                          else f"Real data folder ({real_dir.name})")
+        if not real_dir:
+            st.caption("Real data: start the app with UNIQUE_DATA_DIR set to a folder laid out as "
+                       "docs/real-data.md describes.")
+    st.query_params["date"] = date.isoformat()
+    st.query_params["region"] = name
+    st.query_params["source"] = source
+    return Selection(date, region, source)
+
+
+def current() -> Selection:
+    """The selection made by the sidebar in app.py (pages call this)."""
+    return st.session_state["selection"]
+
+
+def source_banner(sel: Selection) -> None:
+    """Say plainly which data the page shows."""
+    if sel.simulated:
+        st.info("**Simulated data.** Everything here comes from UNIQUE's built-in simulated South Korea "
+                "(terrain, land cover, weather, satellites and flux towers made by a deterministic model). "
+                "It is not an observation of the real country.", icon=":material/science:")
+    else:
+        st.success("**Real data** from the folder this app was started with.", icon=":material/satellite_alt:")
