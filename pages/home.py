@@ -15,6 +15,6 @@ try:
     with st.spinner("Making the maps (the first time for a region takes a few seconds)..."):
         cols = st.columns(3)
         for col, layer in zip(cols, ("gpp_true", "landcover", "dem")):
-            col.image(cached.layer_png(layer, sel.region, sel.date), use_container_width=True)
+            col.image(cached.layer_png(layer, sel.region, sel.date), width="stretch")
 except UniqueError as exc:
     st.error(str(exc))

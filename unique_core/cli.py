@@ -117,6 +117,21 @@ def world_render(
     typer.echo(f"wrote {out}")
 
 
+@world_app.command("cache")
+@user_errors
+def world_cache(seed: int = typer.Option(2026, "--seed", help="Seed of the simulated world.")):
+    """Build the country-wide 500 m cache (all land tiles at 30 m, minutes, once)."""
+    from tqdm import tqdm
+
+    from unique_core.world import World
+
+    world = World(seed)
+    bar = tqdm(total=len(world.country_tiles()), unit="tile", desc="country tiles (30 x 30 km)")
+    world.static_coarse_country(lambda done, total: bar.update(done - bar.n))
+    bar.close()
+    typer.echo("country-wide 500 m cache ready")
+
+
 def main() -> None:
     try:
         app()

@@ -85,6 +85,27 @@ def solar_declination(doy: np.ndarray | int) -> np.ndarray:
     return 0.409 * np.sin(2 * np.pi * np.asarray(doy) / 365.0 - 1.39)
 
 
+BUCKET_MM = 150.0
+
+
+def soil_water(precip: np.ndarray, tmean: np.ndarray, sw: np.ndarray,
+               start_mm: np.ndarray | float = 120.0) -> tuple[np.ndarray, np.ndarray]:
+    """Daily soil-water stress factor from a 150 mm bucket with Priestley-Taylor demand.
+
+    precip (mm d-1), tmean (degC), sw (W m-2): arrays (days, ...). Returns beta (days, ...),
+    1 when the bucket is at least half full falling to 0 near 12 %, and the final content (mm).
+    """
+    bucket = np.broadcast_to(np.asarray(start_mm, dtype=float), precip.shape[1:]).copy()
+    beta = np.empty(precip.shape, dtype=float)
+    for k in range(precip.shape[0]):
+        tc = tmean[k]
+        s_ = 4098 * saturation_vapour_pressure(tc) / 10 / (tc + 237.3) ** 2  # kPa K-1
+        pet = np.clip(1.26 * s_ / (s_ + 0.066) * 0.55 * sw[k] * 0.0864 / 2.45, 0, None)
+        bucket = np.clip(bucket + precip[k] - pet * np.clip(bucket / BUCKET_MM, 0, 1) ** 0.7, 0, BUCKET_MM)
+        beta[k] = np.clip((bucket / BUCKET_MM - 0.12) / 0.38, 0.0, 1.0)
+    return beta, bucket
+
+
 @dataclass(frozen=True)
 class Changma:
     onset_doy: int
@@ -229,13 +250,7 @@ class Climate:
             ea = es * rh
             vpd = es - ea
             # soil water: a 150 mm bucket, Priestley-Taylor demand
-            beta = np.empty_like(tmean)
-            for k in range(len(idx)):
-                tc = tmean[k]
-                s_ = 4098 * saturation_vapour_pressure(tc) / 10 / (tc + 237.3) ** 2  # kPa K-1
-                pet = np.clip(1.26 * s_ / (s_ + 0.066) * 0.55 * sw[k] * 0.0864 / 2.45, 0, None)
-                bucket = np.clip(bucket + precip[k] - pet * np.clip(bucket / 150.0, 0, 1) ** 0.7, 0, 150.0)
-                beta[k] = np.clip((bucket / 150.0 - 0.12) / 0.38, 0.0, 1.0)
+            beta, bucket = soil_water(precip, tmean, sw, bucket)
             out[year] = {"tmean": tmean, "tmin": tmin, "tmax": tmax, "vpd": vpd, "sw": sw,
                          "sw_clear": sw_clear, "precip": precip, "cloud": cloud, "beta": beta, "ea": ea}
             out[year] = {k: v.astype(np.float32) for k, v in out[year].items()}

@@ -226,11 +226,11 @@ class World:
         fpar = np.empty(N, np.float64)
         flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, g.shape), dtype=np.float64).ravel()
         vegetation.canopy(
-            doy, np.ascontiguousarray(F, dtype=np.float64).reshape(N_CLASSES, N),
+            np.full(N, doy, np.int64), np.ascontiguousarray(F, dtype=np.float64).reshape(N_CLASSES, N),
             np.ascontiguousarray(zc, dtype=np.float64).reshape(N_CLASSES, N),
             flat(vigor), flat(jitter), flat(parcel), flat(lat), flat(sos), flat(eos), flat(tmin),
             flat(tmax), flat(vpd), flat(par), flat(diffuse), flat(fields_["beta"]),
-            p["eps"], p["tmin0"], p["tmin1"], p["vpd0"], p["vpd1"], p["pheno"], p["V"], p["B"],
+            p["eps"], p["tmin0"], p["tmin1"], p["vpd0"], p["vpd1"], p["pheno"], p["ptype"], p["V"], p["B"],
             p["flood"], p["straw"], gpp, refl, fpar)
         sh = g.shape
         outside = ~np.broadcast_to(land, sh)

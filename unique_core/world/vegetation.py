@@ -14,7 +14,8 @@ that a data-driven model has something to learn that MOD17 cannot: (1) soil-wate
 from a precipitation bucket (paddies are irrigated and never stressed); (2) enhanced
 light-use efficiency under diffuse light on cloudy days; (3) heat stress above 31 degC;
 (4) crop light-use efficiencies above MOD17's generic "Crop" value (irrigated, fertilised
-rice especially), MOD17's best-known weakness in croplands.
+rice especially), MOD17's best-known weakness in croplands; (5) canopy light saturation:
+efficiency falls as absorbed light rises (equal to MOD17's at 6 MJ m-2 d-1 of APAR).
 
 Phenology of natural vegetation is thermal: green-up when growing degree-days above 5 degC
 reach a class threshold, senescence when the 15-day mean temperature falls below one; both
@@ -66,6 +67,15 @@ _B = {
     "barren": (0.120, 0.150, 0.180, 0.240, 0.300, 0.260),
     "water": (0.060, 0.070, 0.055, 0.030, 0.015, 0.010),
 }
+# Plant types found at flux sites outside Korea only (after the ten Korean classes).
+SITE_ONLY = ("evergreen_broadleaf", "open_shrub", "savanna")
+SITE_ONLY_BIOME = {"evergreen_broadleaf": "EBF", "open_shrub": "OShrub", "savanna": "Savannas"}
+_V.update({"evergreen_broadleaf": (0.025, 0.065, 0.035, 0.420, 0.200, 0.090),
+           "open_shrub": (0.035, 0.080, 0.060, 0.330, 0.260, 0.150),
+           "savanna": (0.035, 0.080, 0.055, 0.380, 0.250, 0.130)})
+_B.update({"evergreen_broadleaf": (0.055, 0.080, 0.110, 0.250, 0.300, 0.210),
+           "open_shrub": (0.130, 0.170, 0.220, 0.280, 0.360, 0.310),
+           "savanna": (0.100, 0.140, 0.190, 0.270, 0.350, 0.290)})
 FLOOD_WATER = (0.065, 0.075, 0.060, 0.045, 0.025, 0.015)
 STRAW = (0.090, 0.120, 0.150, 0.260, 0.330, 0.260)
 
@@ -75,18 +85,25 @@ _PHENO = {
     "urban": (0.02, 0.10, 0, 0, 5, 8),
     "paddy": (0.0, 0.95, 0, 0, 8, 7),
     "field": (0.0, 0.88, 0, 0, 9, 8),
-    "deciduous": (0.10, 0.95, 0, 0, 5, 8),
-    "coniferous": (0.62, 0.90, -10, 25, 10, 15),
-    "mixed": (0.38, 0.93, -5, 10, 7, 10),
+    "deciduous": (0.10, 0.92, 0, 0, 5, 8),
+    "coniferous": (0.55, 0.78, -10, 25, 10, 15),  # clumped needleleaf canopies absorb less
+    "mixed": (0.35, 0.86, -5, 10, 7, 10),
     "grassland": (0.06, 0.78, -12, -5, 7, 9),
     "wetland": (0.05, 0.80, 10, -10, 8, 9),
     "barren": (0.02, 0.02, 0, 0, 5, 5),
     "water": (0.0, 0.0, 0, 0, 5, 5),
+    "evergreen_broadleaf": (0.80, 0.93, -15, 30, 10, 15),
+    "open_shrub": (0.08, 0.35, -10, 0, 8, 10),
+    "savanna": (0.10, 0.70, -15, 5, 8, 10),
 }
+# Phenology type: 0 thermal, 1 irrigated rice, 2 dry-field calendars, 3 thermal and water-limited.
+_PTYPE = {"paddy": 1, "field": 2, "open_shrub": 3, "savanna": 3, "grassland": 3}
 # True-world light-use efficiency relative to MOD17's biome value (documented in docs/world.md).
 _LUE_GAIN = {"paddy": 1.55, "field": 1.25}
 
 HEAT_T0 = 31.0  # degC: Tmax above which photosynthesis declines
+APAR_SAT = 25.0  # MJ m-2 d-1: scale of canopy light saturation
+APAR_REF = 6.0  # MJ m-2 d-1: absorbed light at which the truth's efficiency equals MOD17's
 DIFFUSE_GAIN = 0.45  # LUE gain under fully diffuse light (clearness index 0)
 
 
@@ -105,21 +122,26 @@ def bplut() -> dict[str, dict[str, float]]:
             for i, b in enumerate(biomes)}
 
 
-@functools.lru_cache(maxsize=1)
-def class_parameters() -> dict[str, np.ndarray]:
-    """Arrays over classes (order of CLASSES) that the kernel reads."""
+@functools.lru_cache(maxsize=2)
+def class_parameters(extended: bool = False) -> dict[str, np.ndarray]:
+    """Arrays over classes that the kernel reads: the ten Korean classes (order of CLASSES),
+    then, if `extended`, the site-only plant types of SITE_ONLY."""
     p = bplut()
-    eps, t0, t1, v0, v1 = (np.zeros(N_CLASSES) for _ in range(5))
-    for i, c in enumerate(CLASSES):
-        if c.mod17_biome is None:
+    keys = [c.key for c in CLASSES] + (list(SITE_ONLY) if extended else [])
+    biomes = {c.key: c.mod17_biome for c in CLASSES} | SITE_ONLY_BIOME
+    n = len(keys)
+    eps, t0, t1, v0, v1 = (np.zeros(n) for _ in range(5))
+    for i, k in enumerate(keys):
+        if biomes[k] is None:
             continue
-        b = p[c.mod17_biome]
-        eps[i] = b["LUE_max"] * _LUE_GAIN.get(c.key, 1.0)
+        b = p[biomes[k]]
+        eps[i] = b["LUE_max"] * _LUE_GAIN.get(k, 1.0)
         t0[i], t1[i], v0[i], v1[i] = b["tmin0"], b["tmin1"], b["vpd0"], b["vpd1"]
-    pheno = np.array([_PHENO[c.key] for c in CLASSES], dtype=np.float64)
-    return {"eps": eps, "tmin0": t0, "tmin1": t1, "vpd0": v0, "vpd1": v1, "pheno": pheno,
-            "V": np.array([_V[c.key] for c in CLASSES]), "B": np.array([_B[c.key] for c in CLASSES]),
-            "flood": np.array(FLOOD_WATER), "straw": np.array(STRAW)}
+    return {"eps": eps, "tmin0": t0, "tmin1": t1, "vpd0": v0, "vpd1": v1,
+            "pheno": np.array([_PHENO[k] for k in keys], dtype=np.float64),
+            "ptype": np.array([_PTYPE.get(k, 0) for k in keys], dtype=np.int64),
+            "V": np.array([_V[k] for k in keys]), "B": np.array([_B[k] for k in keys]),
+            "flood": np.array(FLOOD_WATER), "straw": np.array(STRAW), "keys": np.array(keys)}
 
 
 # ------------------------------------------------------------------ phenology dates
@@ -184,18 +206,19 @@ def _field_crop(t, kind, sow_shift):
 
 @njit(cache=True, parallel=True)
 def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, vpd_hpa, par,
-           diffuse, beta, eps, tmin0, tmin1, vpd0, vpd1, pheno, V, B, flood_r, straw_r,
+           diffuse, beta, eps, tmin0, tmin1, vpd0, vpd1, pheno, ptype, V, B, flood_r, straw_r,
            out_gpp, out_refl, out_fpar):
-    """Per-pixel GPP (gC m-2 d-1), reflectance (6 bands) and fPAR for one day.
+    """Per-element GPP (gC m-2 d-1), reflectance (6 bands) and fPAR.
 
-    F (C, N) fractions; zc (C, N) elevation of each class in the pixel (m); vigor, jitter
+    An element is a pixel on one day (maps) or one day of a site (flux towers): doy (N) day of
+    year; F (C, N) fractions; zc (C, N) elevation of each class in the pixel (m); vigor, jitter
     (days) and parcel (uniform 0-1, or -1 for a 500 m cell that averages over parcels) (N);
     sos_sl/eos_sl: deciduous dates at sea level (N); meteorology (N); parameters over classes.
     """
     C = F.shape[0]
     N = F.shape[1]
-    t = float(doy)
     for n in prange(N):
+        t = float(doy[n])
         gpp = 0.0
         fpar_tot = 0.0
         r0 = r1 = r2 = r3 = r4 = r5 = 0.0
@@ -211,7 +234,7 @@ def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, v
             gmax = pheno[c, 1]
             flood = 0.0
             straw = 0.0
-            if c == 1:  # rice paddy
+            if ptype[c] == 1:  # irrigated rice
                 if parcel[n] >= 0.0:
                     tp = 146.0 + 15.0 * south + 12.0 * (parcel[n] - 0.5) + 0.02 * zc[c, n]
                     double = south > 0.3 and parcel[n] > 0.55
@@ -226,8 +249,8 @@ def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, v
                         flood += 0.2 * fq
                         straw += 0.2 * sq
                 g *= vigor[n]
-            elif c == 2:  # dry field
-                shift = 0.8 * (lat[n] - 35.5) * 4.0 + 0.01 * zc[c, n]
+            elif ptype[c] == 2:  # dry field
+                shift = min(max(3.2 * (lat[n] - 35.5), -20.0), 20.0) + 0.01 * zc[c, n]
                 if parcel[n] >= 0.0:
                     u = parcel[n]
                     kind = 3 if zc[c, n] > 550.0 else (0 if u < 0.45 else (1 if u < 0.75 else 2))
@@ -241,6 +264,8 @@ def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, v
                 sos = sos_sl[n] + pheno[c, 2] + 0.033 * zc[c, n] + jitter[n]
                 eos = eos_sl[n] + pheno[c, 3] - 0.025 * zc[c, n] + 0.5 * jitter[n]
                 g = gmin + (gmax * vigor[n] - gmin) * _bump(t, sos, eos, pheno[c, 4], pheno[c, 5])
+                if ptype[c] == 3:  # grasses and shrubs brown off when the soil dries
+                    g = gmin + (g - gmin) * (0.35 + 0.65 * beta[n])
             g = min(max(g, 0.0), 0.99)
             # background of this class today
             b0 = B[c, 0]; b1 = B[c, 1]; b2 = B[c, 2]; b3 = B[c, 3]; b4 = B[c, 4]; b5 = B[c, 5]
@@ -264,8 +289,11 @@ def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, v
                 continue
             ft = min(max((tn - tmin0[c]) / (tmin1[c] - tmin0[c]), 0.0), 1.0)
             fv = min(max((vpd1[c] - vpd_pa) / (vpd1[c] - vpd0[c]), 0.0), 1.0)
-            water = 1.0 if c == 1 else beta[n]
-            gpp += f * eps[c] * ft * fv * fpar * water
+            water = 1.0 if ptype[c] == 1 else beta[n]
+            # light saturation: efficiency falls as absorbed light rises (1 at APAR_REF)
+            apar = fpar * par[n]
+            sat = (1.0 + APAR_REF / APAR_SAT) / (1.0 + apar / APAR_SAT)
+            gpp += f * eps[c] * ft * fv * fpar * water * sat
         out_gpp[n] = gpp * par[n] * heat * diffuse[n]
         out_fpar[n] = fpar_tot
         out_refl[0, n] = r0

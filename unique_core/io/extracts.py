@@ -1,0 +1,152 @@
+"""Per-site satellite and reanalysis extracts, in the CSV shapes people export.
+
+- MODIS MOD09GA from AppEEARS point samples: one row per day, columns
+  `MOD09GA_061_sur_refl_b0N_1` (AppEEARS writes reflectance already scaled) and
+  `MOD09GA_061_state_1km_1` (the raw QA integer).
+- Landsat Collection 2 Level-2 from Earth Engine (`LANDSAT/LC0N/C02/T1_L2`, sampled at the
+  site): `system:index` like LC08_116034_20200105, raw SR_B2..SR_B7 digital numbers and
+  QA_PIXEL.
+- ERA5-Land at the site: date, t2m / t2m_min / t2m_max / d2m (K), ssrd (J m-2 per day),
+  tp (m per day), as ERA5-Land stores them; the reader converts to degC, W m-2, mm and hPa.
+
+Readers return tidy tables with the project's names: blue, green, red, nir, swir1, swir2
+(surface reflectance 0-1) and qa.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from unique_core.atomic import atomic_path
+from unique_core.errors import DataError
+from unique_core.world.climate import saturation_vapour_pressure
+
+BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
+MODIS_PREFIX = "MOD09GA_061_"
+MODIS_COLS = {"blue": "sur_refl_b03_1", "green": "sur_refl_b04_1", "red": "sur_refl_b01_1",
+              "nir": "sur_refl_b02_1", "swir1": "sur_refl_b06_1", "swir2": "sur_refl_b07_1"}
+MODIS_STATE = "state_1km_1"
+MODIS_FILL = -28672
+LANDSAT_COLS = {"blue": "SR_B2", "green": "SR_B3", "red": "SR_B4", "nir": "SR_B5", "swir1": "SR_B6", "swir2": "SR_B7"}
+L2_SCALE, L2_OFFSET = 0.0000275, -0.2
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> Path:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    with atomic_path(path, suffix=".csv") as tmp:
+        tmp.write_text(buf.getvalue())
+    return path
+
+
+def _read(path: Path, needed: list[str], what: str) -> pd.DataFrame:
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable CSV ({exc})") from exc
+    for c in needed:
+        if c not in df.columns:
+            raise DataError(f"{path}: column {c!r} is missing (expected {what})")
+    return df
+
+
+# ------------------------------------------------------------------ MODIS (AppEEARS)
+def write_modis_extract(path: str | Path, site_id: str, lat: float, lon: float, dates: list,
+                        dn: dict[str, np.ndarray], state: np.ndarray) -> Path:
+    """dn: scaled integers by band name (blue..swir2), MODIS_FILL where missing."""
+    df = pd.DataFrame({"ID": site_id, "Category": site_id, "Latitude": lat, "Longitude": lon,
+                       "Date": [d.isoformat() for d in dates], "MODIS_Tile": "h28v05"})
+    for band, col in MODIS_COLS.items():
+        v = np.asarray(dn[band]).astype(float)
+        df[MODIS_PREFIX + col] = np.where(v == MODIS_FILL, MODIS_FILL, np.round(v * 0.0001, 4))
+    df[MODIS_PREFIX + MODIS_STATE] = np.asarray(state).astype(int)
+    return _write_csv(Path(path), df)
+
+
+def read_modis_extract(path: str | Path) -> pd.DataFrame:
+    """date, blue..swir2 (reflectance, NaN for fill) and qa (state_1km) for each day."""
+    path = Path(path)
+    needed = ["Date", "Category"] + [MODIS_PREFIX + c for c in MODIS_COLS.values()] + [MODIS_PREFIX + MODIS_STATE]
+    df = _read(path, needed, "an AppEEARS MOD09GA.061 point-sample CSV")
+    out = pd.DataFrame({"site_id": df["Category"].astype(str), "date": pd.to_datetime(df["Date"]).dt.date})
+    for band, col in MODIS_COLS.items():
+        v = df[MODIS_PREFIX + col].astype(float)
+        out[band] = v.where((v > -1.0) & (v != MODIS_FILL))
+    out["qa"] = df[MODIS_PREFIX + MODIS_STATE].astype(int)
+    return out
+
+
+# ------------------------------------------------------------------ Landsat (Earth Engine)
+def write_landsat_extract(path: str | Path, site_id: str, rows: list[dict]) -> Path:
+    """rows: dicts with date, satellite (LC08/LC09), path, row, SR_B2..SR_B7 (DN) and QA_PIXEL."""
+    records = []
+    for r in rows:
+        d = r["date"]
+        rec = {"system:index": f"{r['satellite']}_{r['path']:03d}{r['row']:03d}_{d:%Y%m%d}", "site_id": site_id,
+               "date": d.isoformat()}
+        rec.update({c: int(r[c]) for c in LANDSAT_COLS.values()})
+        rec["QA_PIXEL"] = int(r["QA_PIXEL"])
+        records.append(rec)
+    cols = ["system:index", "site_id", "date", *LANDSAT_COLS.values(), "QA_PIXEL"]
+    return _write_csv(Path(path), pd.DataFrame(records, columns=cols))
+
+
+def read_landsat_extract(path: str | Path) -> pd.DataFrame:
+    """date, satellite, blue..swir2 (reflectance; NaN for fill) and qa (QA_PIXEL) per acquisition."""
+    path = Path(path)
+    df = _read(path, ["system:index", *LANDSAT_COLS.values(), "QA_PIXEL"],
+               "an Earth Engine export of LANDSAT/LC0N/C02/T1_L2 with SR_B2..SR_B7 and QA_PIXEL")
+    idx = df["system:index"].astype(str)
+    parsed = idx.str.extract(r"(LC0[89])_(\d{6})_(\d{8})")
+    if parsed.isna().any().any():
+        bad = idx[parsed.isna().any(axis=1)].iloc[0]
+        raise DataError(f"{path}: system:index {bad!r} is not like LC08_116034_20200105")
+    out = pd.DataFrame({"site_id": df["site_id"].astype(str) if "site_id" in df else path.stem,
+                        "date": pd.to_datetime(parsed[2], format="%Y%m%d").dt.date, "satellite": parsed[0]})
+    for band, col in LANDSAT_COLS.items():
+        dn = df[col].astype(float)
+        out[band] = (dn * L2_SCALE + L2_OFFSET).where(dn > 0)
+    out["qa"] = df["QA_PIXEL"].astype(int)
+    return out
+
+
+# ------------------------------------------------------------------ ERA5-Land at a site
+def write_era5land_point(path: str | Path, dates: list, tmean_c, tmin_c, tmax_c, ea_hpa, sw_wm2, precip_mm) -> Path:
+    """Daily ERA5-Land-like values in ERA5 units (K, J m-2 per day, m per day)."""
+    ea = np.clip(np.asarray(ea_hpa, float), 1e-3, None)
+    # dewpoint from actual vapour pressure (inverse Magnus)
+    g = np.log(ea / 6.1078)
+    td = 237.3 * g / (17.27 - g)
+    df = pd.DataFrame({"date": [d.isoformat() for d in dates],
+                       "t2m": np.round(np.asarray(tmean_c) + 273.15, 3),
+                       "t2m_min": np.round(np.asarray(tmin_c) + 273.15, 3),
+                       "t2m_max": np.round(np.asarray(tmax_c) + 273.15, 3),
+                       "d2m": np.round(td + 273.15, 3),
+                       "ssrd": np.round(np.asarray(sw_wm2) * 86400.0, 0),
+                       "tp": np.round(np.asarray(precip_mm) / 1000.0, 6)})
+    return _write_csv(Path(path), df)
+
+
+def era5_to_met(t2m_k, t2m_min_k, t2m_max_k, d2m_k, ssrd_j_day, tp_m_day) -> dict[str, np.ndarray]:
+    """ERA5-Land daily values -> degC, hPa, W m-2 and mm (Tetens/Magnus VPD from dewpoint)."""
+    tmean = np.asarray(t2m_k, float) - 273.15
+    td = np.asarray(d2m_k, float) - 273.15
+    ea = saturation_vapour_pressure(td)
+    return {"tmean": tmean, "tmin": np.asarray(t2m_min_k, float) - 273.15,
+            "tmax": np.asarray(t2m_max_k, float) - 273.15,
+            "vpd": np.clip(saturation_vapour_pressure(tmean) - ea, 0, None), "ea": ea,
+            "sw": np.asarray(ssrd_j_day, float) / 86400.0, "precip": np.asarray(tp_m_day, float) * 1000.0}
+
+
+def read_era5land_point(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    df = _read(path, ["date", "t2m", "t2m_min", "t2m_max", "d2m", "ssrd", "tp"], "a daily ERA5-Land point extract")
+    met = era5_to_met(df["t2m"], df["t2m_min"], df["t2m_max"], df["d2m"], df["ssrd"], df["tp"])
+    out = pd.DataFrame({"date": pd.to_datetime(df["date"]).dt.date, **met})
+    return out
