@@ -17,6 +17,25 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="UNIQUE: daily 30 m GPP maps of South Korea (simulated default or real data).")
 world_app = typer.Typer(no_args_is_help=True, help="The embedded simulated South Korea.")
 app.add_typer(world_app, name="world")
+flux_app = typer.Typer(no_args_is_help=True, help="Eddy-covariance (FLUXNET daily) files.")
+app.add_typer(flux_app, name="flux")
+gpp_app = typer.Typer(no_args_is_help=True, help="Step 1: GPP_M (MODIS) and GPP_L (Landsat) LightGBM models.")
+app.add_typer(gpp_app, name="gpp")
+
+
+class Sensor(str, Enum):
+    modis = "modis"
+    landsat = "landsat"
+
+
+class PartitionOpt(str, Enum):
+    NT = "NT"
+    DT = "DT"
+    mean = "mean"
+
+
+DataOpt = typer.Option(None, "--data", help="A flux-network folder (docs/real-data.md); default: the simulated "
+                       "network, built on first use.")
 
 
 class BoxCRS(str, Enum):
@@ -130,6 +149,156 @@ def world_cache(seed: int = typer.Option(2026, "--seed", help="Seed of the simul
     world.static_coarse_country(lambda done, total: bar.update(done - bar.n))
     bar.close()
     typer.echo("country-wide 500 m cache ready")
+
+
+@flux_app.command("summary")
+@user_errors
+def flux_summary(files: list[Path] = typer.Argument(..., help="FLUXNET2015 / AmeriFlux / ICOS daily CSV files."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                 min_qc: float = typer.Option(0.8, "--min-qc", help="Days pass when NEE_VUT_REF_QC >= this."),
+                 partition: PartitionOpt = typer.Option(PartitionOpt.NT, "--partition", help="GPP partitioning.")):
+    """Per file: site id, years, days, days passing QC, mean GPP of those days, and problems found."""
+    from dataclasses import asdict
+
+    from unique_core.io.fluxnet import summarize
+
+    out = [asdict(summarize(f, min_qc=min_qc, partition=partition.value)) for f in files]
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    for s in out:
+        years = f"{s['years'][0]}-{s['years'][-1]}" if s["years"] else "-"
+        gpp = f"{s['mean_gpp_passing']:.2f}" if s["mean_gpp_passing"] is not None else "-"
+        typer.echo(f"{s['site_id'] or '?':<8} {years:<10} days {s['days']:>5}  passing QC {s['days_passing_qc']:>5}  "
+                   f"mean GPP {gpp} gC m-2 d-1" + ("".join(f"\n    problem: {p}" for p in s["problems"])))
+
+
+def network_folder(data: Optional[Path]) -> Path:
+    """The flux-network folder to use: the one given, or the simulated network (built if missing)."""
+    if data is not None:
+        if not data.is_dir():
+            raise UniqueError(f"{data}: not a folder")
+        return data
+    from tqdm import tqdm
+
+    from unique_core.world.network import build_network, default_folder
+
+    folder = default_folder()
+    if (folder / "manifest.json").exists():
+        return folder
+    typer.echo(f"building the simulated flux network in {folder} (once, about 10-20 minutes)", err=True)
+    bar = tqdm(total=309, unit="site", desc="flux sites")
+    build_network(folder, progress=lambda i, n, sid: bar.update(i - bar.n))
+    bar.close()
+    return folder
+
+
+@gpp_app.command("cv")
+@user_errors
+def gpp_cv(sensor: Sensor = typer.Option(..., "--sensor"), folds: int = typer.Option(20, "--folds"),
+           json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON here."),
+           data: Optional[Path] = DataOpt,
+           automl_budget: float = typer.Option(120.0, "--automl-budget", help="Seconds of FLAML search (0: skip)."),
+           min_qc: float = typer.Option(0.8, "--min-qc"),
+           partition: PartitionOpt = typer.Option(PartitionOpt.NT, "--partition")):
+    """Spatial cross-validation of LightGBM against MOD17 and a climatology, and the AutoML leaderboard."""
+    from tqdm import tqdm
+
+    from unique_core.gpp.cv import automl_leaderboard, cross_validate
+    from unique_core.gpp.data import training_table
+
+    folder = network_folder(data)
+    bar = tqdm(unit="site", desc="reading sites")
+    table = training_table(folder, sensor.value, min_qc=min_qc, partition=partition.value,
+                           progress=lambda i, n: (setattr(bar, "total", n), bar.update(i - bar.n)))
+    bar.close()
+    bar = tqdm(total=folds, unit="fold", desc=f"{sensor.value} spatial CV")
+    res = cross_validate(table, sensor.value, n_folds=folds, progress=lambda i, n: bar.update(i - bar.n))
+    bar.close()
+    board = automl_leaderboard(table, sensor.value, n_folds=folds, time_budget=automl_budget) if automl_budget > 0 else []
+    report = {"sensor": sensor.value, "folds": folds, "data": str(folder), "min_qc": min_qc,
+              "partition": partition.value, "sites": int(table["site_id"].nunique()),
+              "site_days": int(res.predictions.shape[0]), "seconds": round(res.seconds, 1),
+              "methods": res.summary, "automl_leaderboard": board}
+    for method, m in res.summary.items():
+        o = m["overall"]
+        typer.echo(f"{method:<12} r {o['r']:.3f}  RMSE {o['rmse']:.3f}  bias {o['bias']:+.3f}  R2 {o['r2']:.3f}  "
+                   f"(n {o['n']}) gC m-2 d-1")
+    for b in board:
+        if b.get("rmse") is not None:
+            typer.echo(f"automl {b['learner']:<10} r {b['r']:.3f}  RMSE {b['rmse']:.3f}")
+    if json_out:
+        from unique_core.atomic import write_text
+
+        write_text(json_out, json.dumps(report, indent=2, default=float))
+        typer.echo(f"wrote {json_out}")
+
+
+@gpp_app.command("train")
+@user_errors
+def gpp_train(sensor: Sensor = typer.Option(..., "--sensor"),
+              out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/gpp_<sensor>)."),
+              data: Optional[Path] = DataOpt, cv_json: Optional[Path] = typer.Option(
+                  None, "--cv-json", help="A `unique gpp cv` JSON whose metrics go into metrics.json."),
+              min_qc: float = typer.Option(0.8, "--min-qc"),
+              partition: PartitionOpt = typer.Option(PartitionOpt.NT, "--partition")):
+    """Train on all sites and save the model (LightGBM text + config + metrics + features)."""
+    from unique_core.gpp.data import training_table
+    from unique_core.gpp.model import GppModel
+    from unique_core.gpp.registry import default_model_dir
+
+    folder = network_folder(data)
+    table = training_table(folder, sensor.value, min_qc=min_qc, partition=partition.value)
+    model = GppModel.fit(table, sensor.value)
+    model.config.update({"data": "simulated flux network (UNIQUE embedded default)" if data is None else str(data),
+                         "min_qc": min_qc, "partition": partition.value})
+    if cv_json:
+        model.metrics = json.loads(Path(cv_json).read_text())
+    target = out or default_model_dir(sensor.value)
+    model.save(target)
+    typer.echo(f"saved {sensor.value} model ({model.config['training_rows']} site-days, "
+               f"{model.config['training_sites']} sites) to {target}")
+
+
+@gpp_app.command("map")
+@user_errors
+def gpp_map(sensor: Sensor = typer.Option(..., "--sensor"), date: str = typer.Option(..., "--date", "-d"),
+            out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (.tif)."),
+            region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+            crs: BoxCRS = CrsOpt, country: bool = typer.Option(False, "--country", help="GPP_M over all of South Korea."),
+            model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: shipped)."),
+            truth_png: bool = typer.Option(False, "--compare-truth", help="Also print RMSE/r against the true GPP.")):
+    """Map GPP_M (500 m) or GPP_L (30 m) for a date over a region (or GPP_M for the country)."""
+    from tqdm import tqdm
+
+    from unique_core.gpp import maps
+    from unique_core.gpp.registry import load_model
+    from unique_core.io.geotiff import write_cog
+    from unique_core.world import World
+    from unique_core.world.climate import parse_date
+
+    if out.suffix.lower() not in (".tif", ".tiff"):
+        raise UniqueError(f"--out must end in .tif, not {out.name!r}")
+    day = parse_date(date)
+    model = load_model(sensor.value, model_dir)
+    world = World()
+    if country:
+        if sensor != Sensor.modis:
+            raise UniqueError("--country works for --sensor modis (GPP_L is made per region at 30 m)")
+        reg = None
+    else:
+        reg = resolve_region(region, bbox, crs)
+    bar = tqdm(unit="scene" if sensor == Sensor.landsat else "day", desc=f"{sensor.value} inputs")
+    prog = lambda i, n: (setattr(bar, "total", n), bar.update(i - bar.n))
+    da = maps.gpp_m_map(model, world, day, reg, prog) if sensor == Sensor.modis else maps.gpp_l_map(model, world, reg, day, prog)
+    bar.close()
+    write_cog(da, out, tags={"source": "UNIQUE simulated world, seed 2026", "date": day.isoformat(),
+                             "model": model.digest})
+    typer.echo(f"wrote {out}")
+    if truth_png:
+        from unique_core.gpp.evaluate import compare_with_truth
+
+        typer.echo(json.dumps(compare_with_truth(da, world, day, reg), indent=2))
 
 
 def main() -> None:

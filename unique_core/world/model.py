@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -89,7 +89,7 @@ class Day:
     par: np.ndarray  # MJ m-2 d-1
     precip: np.ndarray  # mm d-1
     cloud: np.ndarray  # cloud cover fraction
-    extra: dict = field(default_factory=dict)
+    sw_reanalysis: np.ndarray  # W m-2, the 0.1 degree value interpolated (no terrain shading)
 
     @property
     def ndvi(self) -> np.ndarray:
@@ -238,7 +238,7 @@ class World:
         gpp[outside] = 0.0
         return Day(g, date, gpp, refl.reshape(6, *sh).astype(np.float32), fpar.reshape(sh).astype(np.float32),
                    tmin.astype(np.float32), tmax.astype(np.float32), tmean.astype(np.float32),
-                   vpd.astype(np.float32), sw, par, fields_["precip"], fields_["cloud"])
+                   vpd.astype(np.float32), sw, par, fields_["precip"], fields_["cloud"], fields_["sw"])
 
     # ---------------------------------------------------------------- sensors
     def landsat_dates(self, region: Region, year: int) -> list[tuple[dt.date, str, int]]:

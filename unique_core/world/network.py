@@ -141,6 +141,7 @@ def korean_series(site: Site, world) -> dict:
         day = world.day(region, d)
         for key in keys:
             w[key][k] = float(getattr(day, key)[pr, pc])
+        w["sw"][k] = float(day.sw_reanalysis[pr, pc])  # what a reanalysis gives, not the shaded 30 m value
         w["ea"][k] = float(clim.saturation_vapour_pressure(day.tmean[pr, pc]) - day.vpd[pr, pc])
         gpp[k] = float(day.gpp[win].mean())
         m = world.modis(region, d, static=sc)
@@ -221,16 +222,23 @@ def write_site(folder: Path, site: Site, series: dict, seed: int) -> None:
 
 
 def build_network(folder: str | Path | None = None, *, seed: int = 2026, n_sites: int | None = None,
-                  progress: Callable[[int, int, str], None] | None = None) -> Path:
-    """Write the network (or its first `n_sites` sites) to `folder`; resumable, site by site."""
+                  korean: bool = True, progress: Callable[[int, int, str], None] | None = None) -> Path:
+    """Write the network to `folder`; resumable, site by site.
+
+    `n_sites` keeps a subset (about a tenth Korean, unless `korean` is False): small networks
+    for tests and quick looks.
+    """
     from unique_core.world import World
 
     folder = Path(folder) if folder else default_folder(seed)
     sites = network(seed)
-    if n_sites is not None:
-        korean = [s for s in sites if s.korean]
+    if n_sites is not None or not korean:
+        n = n_sites or len(sites)
+        kr = [s for s in sites if s.korean][: (max(1, n // 10) if korean else 0)]
         abroad = [s for s in sites if not s.korean]
-        sites = tuple(korean[: max(1, n_sites // 10)] + abroad[: n_sites - max(1, n_sites // 10)])
+        # spread the subset over plant types rather than taking the first of one type
+        abroad = sorted(abroad, key=lambda s: (abroad.index(s) % 7, abroad.index(s)))
+        sites = tuple(kr + abroad[: n - len(kr)])
     world = World(seed)
     rows = []
     for i, site in enumerate(sites):

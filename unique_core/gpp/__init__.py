@@ -1,0 +1,1 @@
+"""Step 1: daily GPP from satellite indices and meteorology (GPP_M from MODIS, GPP_L from Landsat)."""

@@ -1,0 +1,175 @@
+"""GPP maps from the Step 1 models: GPP_M at 500 m (MODIS) and GPP_L at 30 m (Landsat).
+
+Map inputs are built with the same functions as the training table (unique_core.features):
+- MODIS: the 33 daily MODIS-like observations around the day, QA-masked, gap-filled and
+  smoothed at the centre day.
+- Landsat: the Landsat-like acquisitions within 64 days on each side, interpolated to the day.
+- Meteorology: the 0.1 degree reanalysis interpolated to the grid, temperature moved to the
+  cell's elevation with the lapse rate (as at the towers, whose ERA5-Land extracts are read
+  at the tower's elevation), VPD from the local temperature and the reanalysis vapour pressure.
+- Plant type: the dominant vegetated class of the cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from unique_core import features as F
+from unique_core.grid import FRAME, Grid, Region
+from unique_core.landcover import CLASSES, class_index
+from unique_core.qa import landsat_clear, modis_clear
+from unique_core.raster import dataarray
+from unique_core.world import World
+from unique_core.world import climate as clim
+from unique_core.world import sensors
+from unique_core.world.model import HALO_BLOCKS, _lattice_cached, _lattice_orography, _pad_coarse
+
+Progress = Callable[[int, int], None] | None
+_NONVEG = (class_index("water"), class_index("barren"))
+
+
+def _days(date: dt.date, before: int, after: int) -> list[dt.date]:
+    first, last = dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
+    return [date + dt.timedelta(k) for k in range(-before, after + 1)
+            if first <= date + dt.timedelta(k) <= last]
+
+
+def met_inputs(world: World, grid: Grid, elevation: np.ndarray, date: dt.date) -> dict[str, np.ndarray]:
+    """Meteorological features on `grid` for `date` (30 days of reanalysis behind it)."""
+    days = _days(date, 29, 0)
+    lw = _lattice_cached(grid)
+    z_met = clim.interpolate(_lattice_orography(world.seed), lw)
+    dz = (elevation - z_met).astype(np.float32)
+    lat = {k: np.stack([world.climate.day(d)[k] for d in days]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
+    doy = np.array([d.timetuple().tm_yday for d in days])
+    # linear features commute with interpolation: compute them on the lattice, then interpolate
+    lat_feats = F.met_features({**{k: lat[k] for k in ("tmin", "tmax", "tmean", "sw", "precip")},
+                                "vpd": np.zeros_like(lat["tmean"])}, doy, at=np.array([len(days) - 1]))
+    out = {k: clim.interpolate(v[0], lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d")}
+    for k in ("tmin", "tmax", "tmean", "tmean_7d"):
+        out[k] = out[k] - clim.LAPSE * dz
+    # VPD is not linear in temperature: make the last 7 days on the grid, then average
+    recent = range(max(0, len(days) - 7), len(days))
+    vpd = np.stack([np.clip(clim.saturation_vapour_pressure(clim.interpolate(lat["tmean"][k], lw) - clim.LAPSE * dz)
+                            - clim.interpolate(lat["ea"][k], lw), 0, None) for k in recent])
+    out["vpd"] = vpd[-1].astype(np.float32)
+    out["vpd_7d"] = F.trailing_mean(vpd, 7, at=np.array([len(vpd) - 1]))[0]
+    for k in ("doy_sin", "doy_cos"):  # the same for every cell
+        out[k] = np.full(grid.shape, lat_feats[k].flat[0], np.float32)
+    return out
+
+
+def pft_map(fractions: np.ndarray) -> np.ndarray:
+    """Model PFT code per cell: the cell's dominant vegetated class (water and barren excluded)."""
+    veg = fractions.copy()
+    veg[list(_NONVEG)] = -1.0
+    dominant = veg.argmax(axis=0)
+    lut = np.array([F.pft_code(F.CLASS_TO_PFT[c.key]) for c in CLASSES])
+    return lut[dominant].astype(np.float32)
+
+
+# ------------------------------------------------------------------ MODIS / GPP_M
+def modis_inputs(world: World, date: dt.date, region: Region | None = None, progress: Progress = None
+                 ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray]:
+    """GPP_M features on a region's 500 m grid (or the whole frame), the grid, and a land mask."""
+    if region is None:
+        sc = world.static_coarse_country()
+        padded = _pad_coarse(sc, HALO_BLOCKS * 3)
+        grid, fractions, elevation, land = FRAME.coarse, sc.fractions, sc.elevation, sc.land
+        observe = lambda d: world.modis(FRAME, d, static=padded)
+    else:
+        halo = HALO_BLOCKS * 3
+        scp = world.static_coarse(region, halo_blocks=HALO_BLOCKS)
+        inner = (slice(halo, -halo), slice(halo, -halo))
+        grid, fractions = region.coarse, scp.fractions[:, inner[0], inner[1]]
+        elevation, land = scp.elevation[inner], scp.land[inner]
+        observe = lambda d: world.modis(region, d, static=scp)
+    days = _days(date, F.MODIS_MAX_GAP, F.MODIS_MAX_GAP)
+    centre = days.index(date)
+    bands = {b: [] for b in ("blue", "red", "nir", "swir1")}
+    clear = []
+    names = dict(zip(("blue", "green", "red", "nir", "swir1", "swir2"), sensors.MODIS_BANDS))
+    for k, d in enumerate(days):
+        m = observe(d)
+        for b in bands:
+            bands[b].append(m[names[b]].astype(np.float32) * sensors.MODIS_SCALE)
+        clear.append(modis_clear(m["state_1km"]) & (m[names["red"]] != sensors.MODIS_FILL))
+        if progress:
+            progress(k + 1, len(days))
+    vis = F.vegetation_indices(*(np.stack(bands[b]) for b in ("blue", "red", "nir", "swir1")))
+    feats: dict[str, np.ndarray] = {}
+    clear_stack = np.stack(clear)
+    for name, v in vis.items():
+        val, gap = F.smooth_gapfill(v, clear_stack, at=np.array([centre]))
+        feats[name] = val[0]
+    feats["vi_gap_days"] = gap[0]
+    feats.update(met_inputs(world, grid, elevation, date))
+    feats["pft"] = pft_map(fractions)
+    return feats, grid, land > 0.5
+
+
+def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, progress: Progress = None
+              ) -> xr.DataArray:
+    """GPP_M (gC m-2 d-1) at 500 m for a region, or all of South Korea when region is None."""
+    clim.check_date(date)
+    feats, grid, land = modis_inputs(world, date, region, progress)
+    gpp = model.predict({k: feats[k] for k in model.features})
+    gpp = np.where(land, gpp, np.nan).astype(np.float32)
+    return dataarray(gpp, grid, name="gpp_m", units="gC m-2 d-1",
+                     long_name="GPP_M: daily gross primary productivity from MODIS-like data (LightGBM, 500 m)",
+                     attrs={"date": date.isoformat(), "model_digest": model.digest})
+
+
+# ------------------------------------------------------------------ Landsat / GPP_L
+def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progress = None
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """GPP_L features on a region's 30 m grid for `date`, and a land mask."""
+    st = world.static(region)
+    lo, hi = date - dt.timedelta(F.LANDSAT_MAX_GAP), date + dt.timedelta(F.LANDSAT_MAX_GAP)
+    passes = sorted({d for y in {lo.year, date.year, hi.year} if clim.FIRST_YEAR <= y <= clim.LAST_YEAR
+                     for d, _, _ in world.landsat_dates(region, y) if lo <= d <= hi})
+    times, stacks, clears = [], {v: [] for v in F.VI_NAMES}, []
+    for k, d in enumerate(passes):
+        scene = world.landsat(region, d)
+        if scene is None:
+            continue
+        refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
+                for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
+        vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
+        for v in F.VI_NAMES:
+            stacks[v].append(vis[v])
+        clears.append(landsat_clear(scene["QA_PIXEL"]))
+        times.append(d.toordinal())
+        if progress:
+            progress(k + 1, len(passes))
+    feats: dict[str, np.ndarray] = {}
+    target = np.array([date.toordinal()])
+    if times:
+        clear = np.stack(clears)
+        for v in F.VI_NAMES:
+            val, since, until = F.interpolate_acquisitions(np.array(times), np.stack(stacks[v]), clear, target)
+            feats[v] = val[0]
+        feats["days_since_clear"], feats["days_to_clear"] = since[0], until[0]
+    else:
+        for v in F.VI_NAMES:
+            feats[v] = np.full(region.fine.shape, np.nan, np.float32)
+        feats["days_since_clear"] = feats["days_to_clear"] = np.full(region.fine.shape, F.LANDSAT_MAX_GAP + 1.0,
+                                                                     np.float32)
+    feats.update(met_inputs(world, region.fine, st.elevation, date))
+    feats["pft"] = pft_map(st.fractions)
+    return feats, st.land
+
+
+def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Progress = None) -> xr.DataArray:
+    """GPP_L (gC m-2 d-1) at 30 m for a region and day (interpolated Landsat-like inputs)."""
+    clim.check_date(date)
+    feats, land = landsat_inputs(world, region, date, progress)
+    gpp = model.predict({k: feats[k] for k in model.features})
+    gpp = np.where(land, gpp, np.nan).astype(np.float32)
+    return dataarray(gpp, region.fine, name="gpp_l", units="gC m-2 d-1",
+                     long_name="GPP_L: daily gross primary productivity from Landsat-like data (LightGBM, 30 m)",
+                     attrs={"date": date.isoformat(), "model_digest": model.digest})
