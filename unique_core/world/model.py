@@ -229,7 +229,7 @@ class World:
             np.full(N, doy, np.int64), np.ascontiguousarray(F, dtype=np.float64).reshape(N_CLASSES, N),
             np.ascontiguousarray(zc, dtype=np.float64).reshape(N_CLASSES, N),
             flat(vigor), flat(jitter), flat(parcel), flat(lat), flat(sos), flat(eos), flat(tmin),
-            flat(tmax), flat(vpd), flat(par), flat(diffuse), flat(fields_["beta"]),
+            flat(tmax), flat(vpd), flat(par), flat(diffuse), flat(fields_["beta"]), flat(self._stand_lue(g)),
             p["eps"], p["tmin0"], p["tmin1"], p["vpd0"], p["vpd1"], p["pheno"], p["ptype"], p["V"], p["B"],
             p["flood"], p["straw"], gpp, refl, fpar)
         sh = g.shape
@@ -239,6 +239,12 @@ class World:
         return Day(g, date, gpp, refl.reshape(6, *sh).astype(np.float32), fpar.reshape(sh).astype(np.float32),
                    tmin.astype(np.float32), tmax.astype(np.float32), tmean.astype(np.float32),
                    vpd.astype(np.float32), sw, par, fields_["precip"], fields_["cloud"], fields_["sw"])
+
+    def _stand_lue(self, grid: Grid) -> np.ndarray:
+        """Stand light-use efficiency relative to its type: log-normal, smooth over ~4 km."""
+        f = noise.coarse_then_bilinear(grid, 1 if grid.res >= 500 else 5, lambda c: noise.fbm(
+            c, noise.derive_seed(self.seed, "stand.lue"), 4000.0, octaves=3))
+        return np.exp(vegetation.STAND_LUE_SIGMA * f).astype(np.float32)
 
     # ---------------------------------------------------------------- sensors
     def landsat_dates(self, region: Region, year: int) -> list[tuple[dt.date, str, int]]:

@@ -267,9 +267,12 @@ def surface(site: Site, weather: dict[str, np.ndarray], footprint: str, seed: in
     gpp = np.empty(n)
     refl = np.empty((6, n))
     fpar = np.empty(n)
+    # the stand's own efficiency, which no reflectance shows (same spread as in Korea)
+    lue = np.exp(vegetation.STAND_LUE_SIGMA * np.random.default_rng(
+        noise.derive_seed(seed, f"site.lue.{site.site_id}")).standard_normal())
     vegetation.canopy(weather["doy"].astype(np.int64), F, z, np.ones(n), np.zeros(n), parcel,
                       np.full(n, site.lat), sos_sl, eos_sl, weather["tmin"], weather["tmax"], weather["vpd"],
-                      par, 1.0 + vegetation.DIFFUSE_GAIN * (1.0 - clearness), weather["beta"],
+                      par, 1.0 + vegetation.DIFFUSE_GAIN * (1.0 - clearness), weather["beta"], np.full(n, lue),
                       p["eps"], p["tmin0"], p["tmin1"], p["vpd0"], p["vpd1"], p["pheno"], p["ptype"],
                       p["V"], p["B"], p["flood"], p["straw"], gpp, refl, fpar)
     return {"gpp": gpp, "reflectance": refl, "fpar": fpar}
@@ -285,7 +288,7 @@ def tower_fluxes(site: Site, gpp_true: np.ndarray, weather: dict[str, np.ndarray
     lloyd = np.exp(308.56 * (1 / 56.02 - 1 / (np.clip(t, -30, 40) + 46.02)))
     resp_shape = lloyd * (0.45 + 0.55 * weather["beta"])
     reco = resp_shape * 0.85 * gpp_true.sum() / max(resp_shape.sum(), 1e-9)
-    sigma = 0.15 + 0.07 * gpp_true + 0.03 * reco  # random error of a daily NEE (gC m-2 d-1)
+    sigma = 0.2 + 0.08 * gpp_true + 0.03 * reco  # random error of a daily NEE (gC m-2 d-1)
     eps = rng.standard_normal(n) * sigma
     nee = reco - gpp_true + eps
 

@@ -15,7 +15,9 @@ from a precipitation bucket (paddies are irrigated and never stressed); (2) enha
 light-use efficiency under diffuse light on cloudy days; (3) heat stress above 31 degC;
 (4) crop light-use efficiencies above MOD17's generic "Crop" value (irrigated, fertilised
 rice especially), MOD17's best-known weakness in croplands; (5) canopy light saturation:
-efficiency falls as absorbed light rises (equal to MOD17's at 6 MJ m-2 d-1 of APAR).
+efficiency falls as absorbed light rises (equal to MOD17's at 6 MJ m-2 d-1 of APAR); (6)
+stands of one type differ in efficiency (nutrients, species, age) by about +-15 %, in a way
+no reflectance shows: a smooth field of ~4 km in Korea, a factor per site abroad.
 
 Phenology of natural vegetation is thermal: green-up when growing degree-days above 5 degC
 reach a class threshold, senescence when the 15-day mean temperature falls below one; both
@@ -105,6 +107,7 @@ HEAT_T0 = 31.0  # degC: Tmax above which photosynthesis declines
 APAR_SAT = 25.0  # MJ m-2 d-1: scale of canopy light saturation
 APAR_REF = 6.0  # MJ m-2 d-1: absorbed light at which the truth's efficiency equals MOD17's
 DIFFUSE_GAIN = 0.45  # LUE gain under fully diffuse light (clearness index 0)
+STAND_LUE_SIGMA = 0.15  # log-normal spread of stand light-use efficiency
 
 
 @functools.lru_cache(maxsize=1)
@@ -206,14 +209,16 @@ def _field_crop(t, kind, sow_shift):
 
 @njit(cache=True, parallel=True)
 def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, vpd_hpa, par,
-           diffuse, beta, eps, tmin0, tmin1, vpd0, vpd1, pheno, ptype, V, B, flood_r, straw_r,
+           diffuse, beta, lue, eps, tmin0, tmin1, vpd0, vpd1, pheno, ptype, V, B, flood_r, straw_r,
            out_gpp, out_refl, out_fpar):
     """Per-element GPP (gC m-2 d-1), reflectance (6 bands) and fPAR.
 
     An element is a pixel on one day (maps) or one day of a site (flux towers): doy (N) day of
     year; F (C, N) fractions; zc (C, N) elevation of each class in the pixel (m); vigor, jitter
     (days) and parcel (uniform 0-1, or -1 for a 500 m cell that averages over parcels) (N);
-    sos_sl/eos_sl: deciduous dates at sea level (N); meteorology (N); parameters over classes.
+    sos_sl/eos_sl: deciduous dates at sea level (N); meteorology (N); lue (N): the stand's
+    light-use efficiency relative to its type (nutrients, species, age; invisible to
+    reflectance); parameters over classes.
     """
     C = F.shape[0]
     N = F.shape[1]
@@ -294,7 +299,7 @@ def canopy(doy, F, zc, vigor, jitter, parcel, lat, sos_sl, eos_sl, tmin, tmax, v
             apar = fpar * par[n]
             sat = (1.0 + APAR_REF / APAR_SAT) / (1.0 + apar / APAR_SAT)
             gpp += f * eps[c] * ft * fv * fpar * water * sat
-        out_gpp[n] = gpp * par[n] * heat * diffuse[n]
+        out_gpp[n] = gpp * par[n] * heat * diffuse[n] * lue[n]
         out_fpar[n] = fpar_tot
         out_refl[0, n] = r0
         out_refl[1, n] = r1
