@@ -73,26 +73,24 @@ def pft_map(fractions: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ MODIS / GPP_M
-def modis_inputs(world: World, date: dt.date, region: Region | None = None, progress: Progress = None
-                 ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray]:
-    """GPP_M features on a region's 500 m grid (or the whole frame), the grid, and a land mask."""
+def modis_observer(world: World, region: Region | None):
+    """(observe(date) -> MODIS-like bands on the grid, grid, fractions, elevation, land share)."""
     if region is None:
         sc = world.static_coarse_country()
         padded = _pad_coarse(sc, HALO_BLOCKS * 3)
-        grid, fractions, elevation, land = FRAME.coarse, sc.fractions, sc.elevation, sc.land
-        observe = lambda d: world.modis(FRAME, d, static=padded)
-    else:
-        halo = HALO_BLOCKS * 3
-        scp = world.static_coarse(region, halo_blocks=HALO_BLOCKS)
-        inner = (slice(halo, -halo), slice(halo, -halo))
-        grid, fractions = region.coarse, scp.fractions[:, inner[0], inner[1]]
-        elevation, land = scp.elevation[inner], scp.land[inner]
-        observe = lambda d: world.modis(region, d, static=scp)
-    days = _days(date, F.MODIS_MAX_GAP, F.MODIS_MAX_GAP)
-    centre = days.index(date)
+        return (lambda d: world.modis(FRAME, d, static=padded)), FRAME.coarse, sc.fractions, sc.elevation, sc.land
+    halo = HALO_BLOCKS * 3
+    scp = world.static_coarse(region, halo_blocks=HALO_BLOCKS)
+    inner = (slice(halo, -halo), slice(halo, -halo))
+    return ((lambda d: world.modis(region, d, static=scp)), region.coarse, scp.fractions[:, inner[0], inner[1]],
+            scp.elevation[inner], scp.land[inner])
+
+
+def modis_stack(observe, days: list[dt.date], progress: Progress = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Vegetation indices (T, h, w) and clear masks of MODIS-like days."""
+    names = dict(zip(("blue", "green", "red", "nir", "swir1", "swir2"), sensors.MODIS_BANDS))
     bands = {b: [] for b in ("blue", "red", "nir", "swir1")}
     clear = []
-    names = dict(zip(("blue", "green", "red", "nir", "swir1", "swir2"), sensors.MODIS_BANDS))
     for k, d in enumerate(days):
         m = observe(d)
         for b in bands:
@@ -101,12 +99,26 @@ def modis_inputs(world: World, date: dt.date, region: Region | None = None, prog
         if progress:
             progress(k + 1, len(days))
     vis = F.vegetation_indices(*(np.stack(bands[b]) for b in ("blue", "red", "nir", "swir1")))
+    return vis, np.stack(clear)
+
+
+def modis_features(vis: dict[str, np.ndarray], clear: np.ndarray, centre: int) -> dict[str, np.ndarray]:
+    """Gap-filled, smoothed indices and the gap length at day `centre` of a MODIS stack."""
     feats: dict[str, np.ndarray] = {}
-    clear_stack = np.stack(clear)
     for name, v in vis.items():
-        val, gap = F.smooth_gapfill(v, clear_stack, at=np.array([centre]))
+        val, gap = F.smooth_gapfill(v, clear, at=np.array([centre]))
         feats[name] = val[0]
     feats["vi_gap_days"] = gap[0]
+    return feats
+
+
+def modis_inputs(world: World, date: dt.date, region: Region | None = None, progress: Progress = None
+                 ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray]:
+    """GPP_M features on a region's 500 m grid (or the whole frame), the grid, and a land mask."""
+    observe, grid, fractions, elevation, land = modis_observer(world, region)
+    days = _days(date, F.MODIS_MAX_GAP, F.MODIS_MAX_GAP)
+    vis, clear = modis_stack(observe, days, progress)
+    feats = modis_features(vis, clear, days.index(date))
     feats.update(met_inputs(world, grid, elevation, date))
     feats["pft"] = pft_map(fractions)
     return feats, grid, land > 0.5

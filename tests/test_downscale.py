@@ -1,0 +1,137 @@
+"""Step 2 pieces on CPU: schedule, samplers, a tiny model's training, tiling, conservation, weights."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import torch
+
+from unique_core.downscale import data as D
+from unique_core.downscale.infer import (block_mean_error, conserve_block_means, sample_residual)
+from unique_core.downscale.model import DownscaleConfig, Downscaler
+from unique_core.downscale.schedule import NoiseSchedule
+from unique_core.downscale.train import TrainConfig, train
+from unique_core.errors import ModelError
+from unique_core.grid import Region
+
+
+def test_schedule__invariants():
+    s = NoiseSchedule(1000)
+    ab = s.alpha_bar64
+    assert (np.diff(ab) < 0).all() and 0.99 < ab[0] <= 1 and ab[-1] < 1e-3
+    x0 = torch.randn(2, 1, 8, 8)
+    eps = torch.randn(2, 1, 8, 8)
+    t = torch.tensor([10, 900])
+    xt = s.add_noise(x0, eps, t)
+    x0_back, eps_back = s.predict_x0_eps(s.v_target(x0, eps, t), xt, t)
+    torch.testing.assert_close(x0_back, x0, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(eps_back, eps, atol=1e-4, rtol=1e-4)
+    assert s.timesteps(5) == [999, 749, 500, 250, 0] and len(s.timesteps(None)) == 1000
+
+
+def test_ddim__with_an_oracle_recovers_the_clean_sample():
+    """If the network knew v exactly, deterministic DDIM would land on x0 in any number of steps."""
+    s = NoiseSchedule(1000)
+    x0 = torch.randn(1, 1, 8, 8)
+    noise = torch.randn(1, 1, 8, 8)
+    x = s.add_noise(x0, noise, torch.tensor([999]))
+    ts = s.timesteps(7)
+    for k, t in enumerate(ts):
+        tt = torch.tensor([t])
+        ab = s._ab(tt)
+        eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+        v = s.v_target(x0, eps, tt)
+        x = s.ddim_step(v, t, ts[k + 1] if k + 1 < len(ts) else None, x)
+    torch.testing.assert_close(x, x0, atol=1e-4, rtol=1e-4)
+
+
+def _synthetic_samples(n=6, size=96, seed=0):
+    """Samples whose residual is a fixed function of the conditioning (a learnable map)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    tile = Region("t", 10, 10, 2, 2)
+    for _ in range(n):
+        cond = rng.normal(size=(2, size, size)).astype(np.float32)
+        cond = (cond + np.roll(cond, 1, axis=1) + np.roll(cond, 1, axis=2)) / 3
+        residual = (0.8 * cond[1] - 0.3 * cond[0]).astype(np.float32)
+        mask = rng.random((size, size)) > 0.2
+        out.append(D.Sample(tile, dt.date(2021, 5, 1), cond, np.where(mask, residual, 0), mask,
+                            np.zeros((size, size)), np.zeros((size, size)), np.zeros((size, size)), np.zeros((12, 12))))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["diffusion", "regression"])
+def test_tiny_model__loss_falls_on_cpu(tmp_path, kind):
+    cfg = DownscaleConfig(scheme="s1", kind=kind, base=8, mults=(1, 2), channels=("a", "b"))
+    samples = _synthetic_samples()
+    model, summary = train(cfg, samples, samples[:2], TrainConfig(steps=120, batch=8, crop=32, lr=3e-3,
+                                                                  checkpoint_every=60, val_every=60), tmp_path / "ck")
+    losses = [h["train_loss"] for h in summary["history"] if "train_loss" in h]
+    assert losses[-1] < 0.7 * losses[0]
+    # resuming from the checkpoint continues the step count instead of starting over
+    _, again = train(cfg, samples, samples[:2], TrainConfig(steps=130, batch=8, crop=32, lr=3e-3,
+                                                             checkpoint_every=60, val_every=60), tmp_path / "ck")
+    assert again["steps"] == 130 and len(again["history"]) > len(summary["history"])
+
+
+def _random_model(scheme="s1", channels=("gpp_m",)):
+    torch.manual_seed(0)
+    m = Downscaler(DownscaleConfig(scheme=scheme, base=8, mults=(1, 2), channels=channels))
+    torch.nn.init.normal_(m.net.out.weight, std=0.1)  # the output layer starts at zero; wake it up
+    return m
+
+
+def test_sampling__same_seed_same_map_other_seed_differs():
+    m = _random_model()
+    region = Region("r", 100, 100, 2, 2)
+    cond = np.random.default_rng(1).normal(size=(1, 100, 100)).astype(np.float32)
+    a = sample_residual(m, cond, region.fine, members=2, steps=3, seed=5)
+    b = sample_residual(m, cond, region.fine, members=2, steps=3, seed=5)
+    c = sample_residual(m, cond, region.fine, members=2, steps=3, seed=6)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a[0], a[1])  # members differ
+
+
+def test_tiling__no_seams_across_patch_borders():
+    m = _random_model()
+    region = Region("r", 100, 100, 6, 6)  # 300 x 300: several overlapping 64 px patches
+    yy, xx = np.mgrid[0:300, 0:300] / 300.0
+    cond = np.sin(6 * xx + 3 * yy)[None].astype(np.float32)
+    out = sample_residual(m, cond, region.fine, members=1, steps=3, seed=1, patch=64, overlap=16)[0]
+    step = np.abs(np.diff(out, axis=1)).mean(axis=0)  # mean jump between neighbouring columns
+    borders = [s + 64 - 8 for s in range(0, 300 - 64, 48)]  # middles of the overlaps
+    assert step[borders].mean() < 1.5 * np.median(step)
+    whole = sample_residual(m, cond, region.fine, members=1, steps=3, seed=1, patch=304, overlap=16)[0]
+    assert np.corrcoef(out.ravel(), whole.ravel())[0, 1] > 0.8  # tiled ~ untiled, away from context effects
+
+
+def test_conservation__block_means_match_gpp_m():
+    region = Region("r", 100, 100, 2, 3)
+    rng = np.random.default_rng(0)
+    pred = rng.gamma(4, 2, size=(2, 100, 150)).astype(np.float32)
+    gpp_m = rng.gamma(4, 2, size=(6, 9)).astype(np.float32)
+    land = np.ones((100, 150), bool)
+    assert block_mean_error(pred[0], gpp_m, region, land) > 0.5
+    fixed = conserve_block_means(pred, gpp_m, region, land)
+    assert block_mean_error(fixed[0], gpp_m, region, land) < 0.05
+    assert block_mean_error(fixed[1], gpp_m, region, land) < 0.05
+    # the detail inside blocks survives: only smooth corrections were added
+    assert np.corrcoef((fixed[0] - pred[0]).ravel(), pred[0].ravel())[0, 1] < 0.2
+
+
+def test_weights__config_mismatch_is_a_clear_error(tmp_path):
+    m = _random_model()
+    folder = m.save(tmp_path / "s1")
+    back = Downscaler.load(folder)
+    for a, b in zip(back.net.state_dict().values(), m.net.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    import json
+
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["base"] = 16
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="weights do not match config.json"):
+        Downscaler.load(folder)
+    with pytest.raises(ModelError, match="not a downscaling model"):
+        Downscaler.load(tmp_path / "missing")

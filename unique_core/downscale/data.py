@@ -1,0 +1,220 @@
+"""Training and test data of Step 2: pairs of GPP_M (500 m) and GPP_L (30 m) on clear Landsat days.
+
+Samples are made on tiles of 12 x 12 km (8 x 8 blocks) spread over Korea's land: for each
+tile and year, the MODIS-like observations of the whole year give GPP_M on each Landsat-like
+acquisition date; the acquisition itself gives GPP_L on its clear pixels (the interpolation
+of unique_core.features returns a clear pixel's own value on its own date); cloudy pixels are
+left out of the loss. GPP_M is made with a one-block halo so that its bilinear upsampling to
+30 m is exact at tile edges. The simulated true GPP is kept for evaluation.
+
+Conditioning channels:
+  S1: GPP_M upsampled bilinearly to 30 m.
+  S2: S1 + DEM, slope, northness and eastness (sin(slope) cos/sin(aspect)), and the
+      fraction of each of the ten land-cover classes inside the 30 m pixel.
+Shards are npz files (float16) in the cache folder, one per tile and year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+
+from unique_core import features as F
+from unique_core.atomic import atomic_path
+from unique_core.config import cache_dir
+from unique_core.grid import FRAME, Region
+from unique_core.landcover import KEYS
+from unique_core.qa import landsat_clear
+from unique_core.resample import bilinear
+from unique_core.world import World
+from unique_core.world import climate as clim
+from unique_core.world import sensors
+
+Scheme = Literal["s1", "s2"]
+DATA_VERSION = "1"
+TILE_BLOCKS = 8  # 12 km
+GPP_SCALE = 10.0  # gC m-2 d-1 -> network units for GPP_M
+RES_SCALE = 3.0  # gC m-2 d-1 -> network units for the residual GPP_L - GPP_M
+MIN_CLEAR = 0.3  # a date is used when this share of the tile's land is clear
+STATIC_CHANNELS = ("dem", "slope", "northness", "eastness", *(f"frac_{k}" for k in KEYS))
+
+
+def channels(scheme: Scheme) -> tuple[str, ...]:
+    return ("gpp_m",) if scheme == "s1" else ("gpp_m", *STATIC_CHANNELS)
+
+
+def static_channels(world: World, region: Region) -> np.ndarray:
+    """S2's static conditioning on a region's 30 m grid, normalised: (14, H, W) float32."""
+    st = world.static(region)
+    s = np.radians(st.slope)
+    a = np.radians(st.aspect)
+    return np.concatenate([
+        np.stack([st.elevation / 1000.0, st.slope / 45.0, np.sin(s) * np.cos(a), np.sin(s) * np.sin(a)]),
+        st.fractions]).astype(np.float32)
+
+
+def upsample(gpp_m_padded: np.ndarray, region: Region, halo_blocks: int = 1) -> np.ndarray:
+    """Bilinear GPP_M on the region's 30 m grid, from GPP_M on the region's 500 m grid + halo."""
+    coarse = region.coarse.pad(3 * halo_blocks)
+    filled = np.where(np.isfinite(gpp_m_padded), gpp_m_padded, 0.0)
+    return bilinear(filled, coarse, region.fine)
+
+
+def training_tiles(seed: int = 2026, n: int = 16, min_land: float = 0.85) -> list[Region]:
+    """`n` tiles of 12 x 12 km on land, spread over the country (deterministic)."""
+    from unique_core.world.coast import coarse_land_mask
+
+    land, _ = coarse_land_mask()
+    rng = np.random.default_rng(seed + 11)
+    tiles: list[Region] = []
+    tries = 0
+    while len(tiles) < n and tries < 20000:
+        tries += 1
+        br = int(rng.integers(0, FRAME.nbrows - TILE_BLOCKS))
+        bc = int(rng.integers(0, FRAME.nbcols - TILE_BLOCKS))
+        r = Region(f"tile{len(tiles):02d}", br, bc, TILE_BLOCKS, TILE_BLOCKS)
+        rows, cols = r.coarse.window_in(FRAME.coarse)
+        if land[rows, cols].mean() < min_land:
+            continue
+        if any(abs(t.brow0 - br) < 2 * TILE_BLOCKS and abs(t.bcol0 - bc) < 2 * TILE_BLOCKS for t in tiles):
+            continue
+        tiles.append(r)
+    return tiles
+
+
+def shard_path(tile: Region, year: int, seed: int) -> Path:
+    return cache_dir() / f"downscale-data-s{seed}-v{DATA_VERSION}" / f"{tile.key}_{year}.npz"
+
+
+def make_shard(world: World, tile: Region, year: int, models, progress: Callable[[int, int], None] | None = None
+               ) -> Path:
+    """Compute (or reuse) the samples of one tile and year; returns the shard's path.
+
+    `models`: (GPP_M model, GPP_L model).
+    """
+    from unique_core.gpp import maps
+
+    path = shard_path(tile, year, world.seed)
+    if path.exists():
+        return path
+    m_model, l_model = models
+    halo = 1
+    padded = Region(tile.name, tile.brow0 - halo, tile.bcol0 - halo, tile.nbrows + 2 * halo, tile.nbcols + 2 * halo)
+    observe, cgrid, cfrac, celev, cland = maps.modis_observer(world, padded)
+    st = world.static(tile)
+    first, last = dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
+    days = [d for d in (dt.date(year, 1, 1) + dt.timedelta(k) for k in range(-F.MODIS_MAX_GAP, 366 + F.MODIS_MAX_GAP))
+            if first <= d <= last]
+    acquisitions = [d for d, _, _ in world.landsat_dates(tile, year)]
+    vis = clear = None
+    out = {"date": [], "gpp_m": [], "gpp_l": [], "truth": [], "clear": []}
+    for k, d in enumerate(acquisitions):
+        scene = world.landsat(tile, d)
+        ok = landsat_clear(scene["QA_PIXEL"]) & st.land
+        if ok.sum() < MIN_CLEAR * max(st.land.sum(), 1):
+            continue
+        if vis is None:  # the year's MODIS stack, once a tile has a usable date
+            vis, clear = maps.modis_stack(observe, days)
+        feats = maps.modis_features(vis, clear, days.index(d))
+        feats.update(maps.met_inputs(world, cgrid, celev, d))
+        feats["pft"] = maps.pft_map(cfrac)
+        gpp_m = np.where(cland > 0.5, m_model.predict({f: feats[f] for f in m_model.features}), np.nan)
+        lfeats = _landsat_features_on_date(world, tile, scene, d)
+        gpp_l = np.where(ok, l_model.predict({f: lfeats[f] for f in l_model.features}), np.nan)
+        out["date"].append(d.toordinal())
+        out["gpp_m"].append(gpp_m.astype(np.float32))
+        out["gpp_l"].append(gpp_l.astype(np.float16))
+        out["truth"].append(world.day(tile, d).gpp.astype(np.float16))
+        out["clear"].append(ok)
+        if progress:
+            progress(k + 1, len(acquisitions))
+    arrays = {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays, tile=np.array([tile.brow0, tile.bcol0, tile.nbrows, tile.nbcols]))
+    return path
+
+
+def _landsat_features_on_date(world: World, region: Region, scene: dict, date: dt.date) -> dict[str, np.ndarray]:
+    """GPP_L features of an acquisition on its own date (clear pixels: their own values)."""
+    from unique_core.gpp import maps
+
+    refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
+            for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
+    vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
+    clear = landsat_clear(scene["QA_PIXEL"])[None]
+    t = np.array([date.toordinal()])
+    feats = {}
+    for name, v in vis.items():
+        val, since, until = F.interpolate_acquisitions(t, v[None], clear, t)
+        feats[name] = val[0]
+    feats["days_since_clear"], feats["days_to_clear"] = since[0], until[0]
+    st = world.static(region)
+    feats.update(maps.met_inputs(world, region.fine, st.elevation, date))
+    feats["pft"] = maps.pft_map(st.fractions)
+    return feats
+
+
+@dataclass
+class Sample:
+    """One tile-date, ready for crops: conditioning (C, H, W), target residual, mask, extras."""
+
+    tile: Region
+    date: dt.date
+    cond: np.ndarray  # (C, H, W) float32, network units
+    residual: np.ndarray  # (H, W) float32, (GPP_L - GPP_M_up) / RES_SCALE, 0 where masked
+    mask: np.ndarray  # (H, W) bool: clear land pixels with a target
+    gpp_m_up: np.ndarray  # (H, W) gC m-2 d-1
+    gpp_l: np.ndarray  # (H, W) gC m-2 d-1, NaN where masked
+    truth: np.ndarray  # (H, W) gC m-2 d-1
+    gpp_m: np.ndarray  # (h+2*3, w+2*3) 500 m with halo
+
+
+def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme) -> list[Sample]:
+    """Samples of the given tiles and years from their shards (which must exist)."""
+    samples = []
+    for tile in tiles:
+        static = static_channels(world, tile) if scheme == "s2" else None
+        for year in years:
+            path = shard_path(tile, year, world.seed)
+            with np.load(path) as z:
+                if z["date"].size == 0:
+                    continue
+                for k in range(len(z["date"])):
+                    gpp_m = z["gpp_m"][k]
+                    up = upsample(gpp_m, tile)
+                    gpp_l = z["gpp_l"][k].astype(np.float32)
+                    mask = np.isfinite(gpp_l) & np.isfinite(up)
+                    cond = [up[None] / GPP_SCALE] + ([static] if static is not None else [])
+                    samples.append(Sample(tile, dt.date.fromordinal(int(z["date"][k])),
+                                          np.concatenate(cond).astype(np.float32),
+                                          np.where(mask, (gpp_l - up) / RES_SCALE, 0.0).astype(np.float32),
+                                          mask, up.astype(np.float32), gpp_l, z["truth"][k].astype(np.float32), gpp_m))
+    return samples
+
+
+def random_crops(samples: list[Sample], size: int, batch: int, rng: np.random.Generator, min_valid: float = 0.3
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of random crops: cond (B, C, s, s), residual (B, 1, s, s), mask (B, 1, s, s).
+
+    No flips or rotations: the terrain channels (northness, eastness) and the sun's direction
+    make the problem direction-aware.
+    """
+    conds, targets, masks = [], [], []
+    while len(conds) < batch:
+        s = samples[int(rng.integers(len(samples)))]
+        H, W = s.mask.shape
+        i, j = int(rng.integers(0, H - size + 1)), int(rng.integers(0, W - size + 1))
+        m = s.mask[i:i + size, j:j + size]
+        if m.mean() < min_valid:
+            continue
+        c = s.cond[:, i:i + size, j:j + size]
+        r = s.residual[i:i + size, j:j + size]
+        conds.append(c)
+        targets.append(r[None])
+        masks.append(m[None])
+    return np.stack(conds), np.stack(targets), np.stack(masks)
