@@ -1,0 +1,42 @@
+"""Where the shipped downscaling models live; the default tiles and years of Step 2."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from unique_core.errors import ModelError
+
+MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+TRAIN_YEARS = (2020, 2021, 2022)
+TEST_YEAR = 2023
+N_TILES = 16
+N_VAL_TILES = 2
+
+
+def model_dir(name: str) -> Path:
+    """name: s1, s2 or regression."""
+    return MODELS / f"downscale_{name}"
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str):
+    from unique_core.downscale.model import Downscaler
+
+    return Downscaler.load(path)
+
+
+def load(name: str, folder: str | Path | None = None):
+    path = Path(folder) if folder else model_dir(name)
+    if not path.exists():
+        raise ModelError(f"no {name} downscaling model at {path}: train one with "
+                         f"`unique downscale train --scheme {name}`")
+    return _load(str(path))
+
+
+def split_tiles(seed: int = 2026):
+    """(training tiles, validation tiles): the same 16 tiles every time."""
+    from unique_core.downscale.data import training_tiles
+
+    tiles = training_tiles(seed, N_TILES)
+    return tiles[:-N_VAL_TILES], tiles[-N_VAL_TILES:]
