@@ -42,3 +42,18 @@ def mixed_region() -> Region:
 
 SUMMER = dt.date(2022, 7, 25)
 WINTER = dt.date(2022, 1, 20)
+
+
+@pytest.fixture(scope="session")
+def mini_network(tmp_path_factory):
+    """24 simulated flux sites abroad (no Korean tower: those take a minute each)."""
+    from unique_core.world.network import build_network
+
+    return build_network(tmp_path_factory.mktemp("net"), n_sites=24, korean=False)
+
+
+@pytest.fixture(scope="session")
+def modis_table(mini_network):
+    from unique_core.gpp.data import training_table
+
+    return training_table(mini_network, "modis")

@@ -14,18 +14,6 @@ from unique_core.gpp.data import training_table
 from unique_core.gpp.model import GppModel
 
 
-@pytest.fixture(scope="session")
-def mini_network(tmp_path_factory):
-    from unique_core.world.network import build_network
-
-    return build_network(tmp_path_factory.mktemp("net"), n_sites=24, korean=False)
-
-
-@pytest.fixture(scope="session")
-def modis_table(mini_network):
-    return training_table(mini_network, "modis")
-
-
 def test_training_table__features_and_qc(mini_network, modis_table):
     assert set(feature_names("modis")) <= set(modis_table.columns)
     assert modis_table["site_id"].nunique() == 24

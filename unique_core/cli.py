@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 
 from unique_core.errors import UniqueError
@@ -23,6 +24,10 @@ gpp_app = typer.Typer(no_args_is_help=True, help="Step 1: GPP_M (MODIS) and GPP_
 app.add_typer(gpp_app, name="gpp")
 ds_app = typer.Typer(no_args_is_help=True, help="Step 2: diffusion downscaling of GPP_M to 30 m (S1, S2).")
 app.add_typer(ds_app, name="downscale")
+
+
+products_app = typer.Typer(no_args_is_help=True, help="Products: run or load, list, export, time series.")
+app.add_typer(products_app, name="products")
 
 
 class Scheme(str, Enum):
@@ -470,6 +475,158 @@ def downscale_evaluate(year: int = typer.Option(2023, "--year"), json_out: Optio
 
         write_text(json_out, json.dumps(report, indent=2, default=float))
         typer.echo(f"wrote {json_out}")
+
+
+def _diffusion_params(product: str, members: int, steps: int, seed: int, conserve: bool) -> dict | None:
+    return {"members": members, "steps": steps, "seed": seed, "conserve": conserve} if product in ("s1", "s2") else None
+
+
+def _product_region(region, bbox, crs, country: bool):
+    from unique_core.grid import FRAME
+
+    if country:
+        if region or bbox:
+            raise UniqueError("give --country or a region, not both")
+        return FRAME
+    return resolve_region(region, bbox, crs)
+
+
+@products_app.command("get")
+@user_errors
+def products_get(product: str = typer.Option(..., "--product", "-p"), date: Optional[str] = typer.Option(None, "--date", "-d"),
+                 region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+                 crs: BoxCRS = CrsOpt, country: bool = typer.Option(False, "--country", help="500 m products only."),
+                 members: int = typer.Option(4, "--members"), steps: int = typer.Option(10, "--steps"),
+                 seed: int = typer.Option(0, "--seed"), conserve: bool = typer.Option(False, "--conserve"),
+                 as_json: bool = typer.Option(False, "--json")):
+    """Load a product from the cache, or make it (with progress) and cache it."""
+    from unique_core.products import ProductService
+    from unique_core.world.climate import parse_date
+
+    svc = ProductService()
+    reg = _product_region(region, bbox, crs, country)
+    day = parse_date(date) if date else None
+    bar, update = _tqdm_progress(product, "step")
+    da = svc.get(product, day, reg, _diffusion_params(product, members, steps, seed, conserve),
+                 progress=lambda what, i, n: (bar.set_description(what), update(i, n)))
+    bar.close()
+    info = {"product": product, "date": date, "region": reg.name, "cache": da.attrs["cache"], "shape": list(da.shape),
+            "units": da.attrs.get("units"), "provenance": da.attrs["provenance"],
+            "mean": float(np.nanmean(da.values)) if np.isfinite(da.values).any() else None}
+    typer.echo(json.dumps(info, indent=2, default=str) if as_json else
+               f"{product} {date or ''} {reg.name}: {info['cache']}, mean {info['mean']:.3f} {info['units']}")
+
+
+@products_app.command("list")
+@user_errors
+def products_list(as_json: bool = typer.Option(False, "--json")):
+    """The product catalog: what is cached, made by which model, when, in how long."""
+    from unique_core.products import ProductService
+
+    entries = ProductService().list()
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2, default=str))
+        return
+    for e in entries:
+        typer.echo(f"{e['product']:<14} {e['date'] or 'static':<10} {e['region_name'] or e['region_key']:<16} "
+                   f"{e['compute_seconds']:7.1f} s  {e['created']}  {'ok' if e['valid'] else 'stale'}")
+
+
+@products_app.command("export")
+@user_errors
+def products_export(product: str = typer.Option(..., "--product", "-p"), date: Optional[str] = typer.Option(None, "--date", "-d"),
+                    region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+                    crs: BoxCRS = CrsOpt, country: bool = typer.Option(False, "--country"),
+                    fmt: str = typer.Option("tif", "--format", help="tif (COG) or nc (CF NetCDF)."),
+                    out_dir: Path = typer.Option(Path("exports"), "--out-dir"),
+                    members: int = typer.Option(4, "--members"), steps: int = typer.Option(10, "--steps"),
+                    seed: int = typer.Option(0, "--seed"), conserve: bool = typer.Option(False, "--conserve")):
+    """Export a product as COG or NetCDF, with a STAC item beside it."""
+    from unique_core.io.export import export_product
+    from unique_core.products import ProductService
+    from unique_core.world.climate import parse_date
+
+    if fmt not in ("tif", "nc"):
+        raise UniqueError("--format must be tif or nc")
+    svc = ProductService()
+    reg = _product_region(region, bbox, crs, country)
+    day = parse_date(date) if date else None
+    da = svc.get(product, day, reg, _diffusion_params(product, members, steps, seed, conserve))
+    f, item = export_product(da, out_dir, product=product, date=day, region_name=reg.name, bounds=reg.bounds, fmt=fmt)
+    typer.echo(f"wrote {f} and {item}")
+
+
+@products_app.command("timeseries")
+@user_errors
+def products_timeseries(product: str = typer.Option("gpp_m", "--product", "-p"),
+                        region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+                        crs: BoxCRS = CrsOpt, start: str = typer.Option("2023-01-01", "--start"),
+                        end: str = typer.Option("2023-12-31", "--end"),
+                        csv: Optional[Path] = typer.Option(None, "--csv", help="Write the series as CSV."),
+                        totals_csv: Optional[Path] = typer.Option(None, "--totals", help="Seasonal/annual totals CSV.")):
+    """Mean GPP by plant functional type over a region and date range."""
+    from unique_core import analysis
+    from unique_core.io.export import export_csv
+    from unique_core.products import ProductService
+    from unique_core.world.climate import parse_date
+
+    svc = ProductService()
+    reg = resolve_region(region, bbox, crs)
+    d0, d1 = parse_date(start), parse_date(end)
+    if d1 < d0:
+        raise UniqueError(f"--end {end} is before --start {start}")
+    bar, update = _tqdm_progress(product, "step")
+    df = analysis.timeseries(svc, product, reg, d0, d1, progress=lambda w, i, n: (bar.set_description(w), update(i, n)))
+    bar.close()
+    if csv:
+        export_csv(df, csv)
+        typer.echo(f"wrote {csv}")
+    if totals_csv:
+        fr = svc.get("fractions", None, reg).values
+        weights = analysis.pft_weights(np.asarray(fr))
+        res = 500.0 if product in ("gpp_m", "gpp_true_500m") else 30.0
+        if res == 500.0:
+            weights = analysis.pft_weights(svc.world.static_coarse(reg).fractions)
+        export_csv(analysis.totals(df, analysis.pft_areas_km2(weights, res)), totals_csv)
+        typer.echo(f"wrote {totals_csv}")
+    if not csv:
+        typer.echo(df.describe().to_string())
+
+
+@products_app.command("precompute")
+@user_errors
+def products_precompute(year: int = typer.Option(2023, "--year"),
+                        regions: str = typer.Option("default", "--regions", help="'default' (all named) or names, comma-separated."),
+                        products: str = typer.Option("gpp_m,gpp_true,s2", "--products"),
+                        cadence: int = typer.Option(16, "--cadence", help="Every Nth day of the year."),
+                        start: Optional[str] = typer.Option(None, "--start", help="First day (default 1 January)."),
+                        end: Optional[str] = typer.Option(None, "--end", help="Last day (default 31 December).")):
+    """Make products ahead of a demo (resumable: what is cached is skipped)."""
+    import datetime as dt
+
+    from unique_core.grid import get_region, named_regions
+    from unique_core.products import SPECS, ProductService
+    from unique_core.world.climate import parse_date
+
+    names = list(named_regions()) if regions == "default" else [r.strip() for r in regions.split(",")]
+    regs = [get_region(n) for n in names]
+    prods = [p.strip() for p in products.split(",")]
+    for p in prods:
+        if p not in SPECS:
+            raise UniqueError(f"unknown product {p!r}; choose from {', '.join(SPECS)}")
+    d0 = parse_date(start) if start else dt.date(year, 1, 1)
+    d1 = parse_date(end) if end else dt.date(year, 12, 31)
+    days = [d0 + dt.timedelta(k) for k in range(0, (d1 - d0).days + 1, cadence)]
+    svc = ProductService()
+    jobs = [(p, d, r) for r in regs for d in days for p in prods]
+    bar, update = _tqdm_progress("precompute", "product")
+    made = 0
+    for k, (p, d, r) in enumerate(jobs):
+        da = svc.get(p, d if SPECS[p].dynamic else None, r)
+        made += da.attrs["cache"] == "computed"
+        update(k + 1, len(jobs))
+    bar.close()
+    typer.echo(f"{len(jobs)} products ready ({made} made now, {len(jobs) - made} from the cache)")
 
 
 def main() -> None:

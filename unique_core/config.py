@@ -4,6 +4,7 @@ Environment variables (never browser input):
 - UNIQUE_CACHE_DIR: caches of the simulated world and computed products
   (default: ~/.cache/unique).
 - UNIQUE_DATA_DIR: a folder of real data in the layout of docs/real-data.md (optional).
+- UNIQUE_MODELS_DIR: trained models (default: the shipped assets/models).
 """
 
 from __future__ import annotations
@@ -23,3 +24,9 @@ def data_dir() -> Path | None:
     """The real-data folder named by UNIQUE_DATA_DIR, or None for the simulated default."""
     value = os.environ.get("UNIQUE_DATA_DIR")
     return Path(value) if value else None
+
+
+def models_dir() -> Path:
+    """The folder of trained models: UNIQUE_MODELS_DIR, or the shipped assets/models."""
+    value = os.environ.get("UNIQUE_MODELS_DIR")
+    return Path(value) if value else Path(__file__).resolve().parents[1] / "assets" / "models"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from unique_core.errors import ModelError
 
-MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+from unique_core.config import models_dir
+
 TRAIN_YEARS = (2020, 2021, 2022)
 TEST_YEAR = 2023
 N_TILES = 16
@@ -16,22 +17,23 @@ N_VAL_TILES = 2
 
 def model_dir(name: str) -> Path:
     """name: s1, s2 or regression."""
-    return MODELS / f"downscale_{name}"
+    return models_dir() / f"downscale_{name}"
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str):
+def _load(path: str, mtime_ns: int):
     from unique_core.downscale.model import Downscaler
 
     return Downscaler.load(path)
 
 
 def load(name: str, folder: str | Path | None = None):
+    """A downscaling model (s1, s2 or regression): shipped unless `folder` is given; reloaded if it changes."""
     path = Path(folder) if folder else model_dir(name)
-    if not path.exists():
+    if not (path / "weights.safetensors").exists():
         raise ModelError(f"no {name} downscaling model at {path}: train one with "
-                         f"`unique downscale train --scheme {name}`")
-    return _load(str(path))
+                         f"`unique downscale {'train --scheme ' + name if name != 'regression' else 'train --scheme s2 --kind regression'}`")
+    return _load(str(path), (path / "weights.safetensors").stat().st_mtime_ns)
 
 
 def split_tiles(seed: int = 2026):

@@ -185,3 +185,46 @@ def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Prog
     return dataarray(gpp, region.fine, name="gpp_l", units="gC m-2 d-1",
                      long_name="GPP_L: daily gross primary productivity from Landsat-like data (LightGBM, 30 m)",
                      attrs={"date": date.isoformat(), "model_digest": model.digest})
+
+
+# ------------------------------------------------------------------ a region-year of GPP_M, vectorised
+def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date]) -> dict[str, np.ndarray]:
+    """Meteorological features (T, h, w) for consecutive days, computed as in `met_inputs`."""
+    ext = _days(days[0], 29, 0)[:-1] + days  # the 29 days before the first, for the trailing means
+    lw = _lattice_cached(grid)
+    dz = (elevation - clim.interpolate(_lattice_orography(world.seed), lw)).astype(np.float32)
+    lat = {k: np.stack([world.climate.day(d)[k] for d in ext]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
+    doy = np.array([d.timetuple().tm_yday for d in ext])
+    at = np.arange(len(ext) - len(days), len(ext))
+    lat_feats = F.met_features({**{k: lat[k] for k in ("tmin", "tmax", "tmean", "sw", "precip")},
+                                "vpd": np.zeros_like(lat["tmean"])}, doy, at=at)
+    out = {k: clim.interpolate(v, lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d", "doy_sin", "doy_cos")}
+    for k in ("tmin", "tmax", "tmean", "tmean_7d"):
+        out[k] = out[k] - clim.LAPSE * dz[None]
+    vpd = np.clip(clim.saturation_vapour_pressure(clim.interpolate(lat["tmean"], lw) - clim.LAPSE * dz[None])
+                  - clim.interpolate(lat["ea"], lw), 0, None).astype(np.float32)
+    out["vpd"] = vpd[at]
+    out["vpd_7d"] = F.trailing_mean(vpd, 7, at=at)
+    for k in ("doy_sin", "doy_cos"):
+        out[k] = np.broadcast_to(lat_feats[k][:, :1, :1], (len(days), *grid.shape)).astype(np.float32)
+    return out
+
+
+def gpp_m_series(model, world: World, region: Region, start: dt.date, end: dt.date, progress: Progress = None
+                 ) -> tuple[np.ndarray, list[dt.date]]:
+    """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
+    clim.check_date(start)
+    clim.check_date(end)
+    observe, grid, fractions, elevation, land = modis_observer(world, region)
+    days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
+    stack_days = _days(start, F.MODIS_MAX_GAP, 0)[:-1] + days + _days(end, 0, F.MODIS_MAX_GAP)[1:]
+    vis, clear = modis_stack(observe, stack_days, progress)
+    at = np.array([stack_days.index(d) for d in days])
+    feats: dict[str, np.ndarray] = {}
+    for name, v in vis.items():
+        feats[name], gap = F.smooth_gapfill(v, clear, at=at)
+    feats["vi_gap_days"] = gap
+    feats.update(met_year(world, grid, elevation, days))
+    feats["pft"] = np.broadcast_to(pft_map(fractions), (len(days), *grid.shape))
+    gpp = model.predict({k: feats[k] for k in model.features})
+    return np.where(land[None] > 0.5, gpp, np.nan).astype(np.float32), days

@@ -8,23 +8,26 @@ from pathlib import Path
 from unique_core.errors import ModelError
 from unique_core.features import Sensor
 
-MODELS = Path(__file__).resolve().parents[2] / "assets" / "models"
+from unique_core.config import models_dir
 
 
 def default_model_dir(sensor: Sensor) -> Path:
-    return MODELS / f"gpp_{sensor}"
+    return models_dir() / f"gpp_{sensor}"
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str):
+def _load(path: str, mtime_ns: int):
     from unique_core.gpp.model import GppModel
 
     return GppModel.load(path)
 
 
 def load_model(sensor: Sensor, folder: str | Path | None = None):
-    """The GPP model of `sensor` (shipped in assets/models unless `folder` is given)."""
+    """The GPP model of `sensor` (shipped in assets/models unless `folder` is given).
+
+    Loaded once per process, and again if the model file changes (a retrained model).
+    """
     path = Path(folder) if folder else default_model_dir(sensor)
-    if not path.exists():
+    if not (path / "model.txt").exists():
         raise ModelError(f"no {sensor} GPP model at {path}: train one with `unique gpp train --sensor {sensor}`")
-    return _load(str(path))
+    return _load(str(path), (path / "model.txt").stat().st_mtime_ns)
