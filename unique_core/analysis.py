@@ -127,3 +127,40 @@ def map_metrics(pred: np.ndarray, reference: np.ndarray, weights: dict[str, np.n
         out["by_pft"] = {p: metrics(reference[ok & (w >= min_share)], pred[ok & (w >= min_share)])
                          for p, w in weights.items() if np.sum(ok & (w >= min_share)) >= 10}
     return out
+
+
+COMPARE_PRODUCTS = ("gpp_m", "s1", "s2", "gpp_l", "gpp_true")
+
+
+def comparison(service, date: dt.date, region: Region, params: dict | None = None, *,
+               available: tuple[str, ...] = COMPARE_PRODUCTS) -> dict:
+    """Maps of GPP_M (shown at 30 m), S1, S2, GPP_L and the truth on the region's 30 m grid,
+    their ensemble spreads, and metrics of each against GPP_L and the truth (overall, per PFT).
+
+    Only products in `available` are loaded (the caller decides what may be computed).
+    """
+    from unique_core.resample import coarse_to_fine_nearest
+
+    maps: dict[str, np.ndarray] = {}
+    spread: dict[str, np.ndarray] = {}
+    for p in available:
+        da = service.get(p, date, region, params if p in ("s1", "s2") else None)
+        if p == "gpp_m":
+            maps["GPP_M (500 m)"] = coarse_to_fine_nearest(np.asarray(da.values), region.coarse, region.fine)
+        elif "band" in da.dims:
+            maps[p.upper()] = np.asarray(da.sel(band="mean").values)
+            spread[p.upper()] = np.asarray(da.sel(band="std").values)
+        else:
+            maps[{"gpp_l": "GPP_L", "gpp_true": "Truth (simulated)"}[p]] = np.asarray(da.values)
+    weights = pft_weights(np.asarray(service.get("fractions", None, region).values))
+    rows = []
+    for ref in ("GPP_L", "Truth (simulated)"):
+        if ref not in maps:
+            continue
+        for name, m in maps.items():
+            if name == ref:
+                continue
+            mm = map_metrics(m, maps[ref], weights)
+            rows.append({"map": name, "against": ref, "pft": "all", **mm["overall"]})
+            rows += [{"map": name, "against": ref, "pft": p, **v} for p, v in mm.get("by_pft", {}).items()]
+    return {"maps": maps, "spread": spread, "metrics": pd.DataFrame(rows)}

@@ -217,7 +217,10 @@ def gpp_cv(sensor: Sensor = typer.Option(..., "--sensor"), folds: int = typer.Op
            data: Optional[Path] = DataOpt,
            automl_budget: float = typer.Option(120.0, "--automl-budget", help="Seconds of FLAML search (0: skip)."),
            min_qc: float = typer.Option(0.8, "--min-qc"),
-           partition: PartitionOpt = typer.Option(PartitionOpt.NT, "--partition")):
+           partition: PartitionOpt = typer.Option(PartitionOpt.NT, "--partition"),
+           predictions: Optional[Path] = typer.Option(None, "--predictions", help="CSV of 20,000 out-of-fold predictions."),
+           leaderboard_from: Optional[Path] = typer.Option(None, "--leaderboard-from",
+                                                           help="Reuse the AutoML leaderboard of an earlier JSON.")):
     """Spatial cross-validation of LightGBM against MOD17 and a climatology, and the AutoML leaderboard."""
     from tqdm import tqdm
 
@@ -232,7 +235,15 @@ def gpp_cv(sensor: Sensor = typer.Option(..., "--sensor"), folds: int = typer.Op
     bar = tqdm(total=folds, unit="fold", desc=f"{sensor.value} spatial CV")
     res = cross_validate(table, sensor.value, n_folds=folds, progress=lambda i, n: bar.update(i - bar.n))
     bar.close()
-    board = automl_leaderboard(table, sensor.value, n_folds=folds, time_budget=automl_budget) if automl_budget > 0 else []
+    if leaderboard_from:
+        board = json.loads(Path(leaderboard_from).read_text()).get("automl_leaderboard", [])
+    else:
+        board = automl_leaderboard(table, sensor.value, n_folds=folds, time_budget=automl_budget) if automl_budget > 0 else []
+    if predictions:
+        from unique_core.io.export import export_csv
+
+        sample = res.predictions.sample(min(20000, len(res.predictions)), random_state=0)
+        export_csv(sample[["site_id", "date", "pft_name", "fold", "gpp", "pred_lightgbm", "pred_mod17"]], predictions)
     report = {"sensor": sensor.value, "folds": folds, "data": str(folder), "min_qc": min_qc,
               "partition": partition.value, "sites": int(table["site_id"].nunique()),
               "site_days": int(res.predictions.shape[0]), "seconds": round(res.seconds, 1),

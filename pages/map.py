@@ -1,0 +1,60 @@
+"""Map: one product for the chosen day and region over a hillshade, with flux towers."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from unique_core.errors import UniqueError
+from unique_core.ui import cached, state
+from unique_core.viz.maps import build_map, value_at
+
+sel = state.current()
+st.title("Map")
+state.source_banner(sel)
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+name = c1.selectbox("Product", cached.MAP_PRODUCTS, format_func=cached.title, key="map_product")
+opacity = c2.slider("Opacity", 0.2, 1.0, 0.85, 0.05, key="map_opacity")
+show_lc = c3.toggle("Land cover layer", value=False, key="map_landcover")
+show_towers = c4.toggle("Flux towers", value=False, key="map_towers", help="Korean towers: tower vs map GPP")
+
+status, message = cached.status(name, sel.date, sel.region, sel.source)
+if status == "unavailable":
+    st.warning(message)
+    st.stop()
+if status == "missing":
+    st.info(f"{message}.")
+    if not st.button(f"Run {cached.title(name)}", type="primary", key="map_run"):
+        st.stop()
+    try:
+        cached.run(name, sel.date, sel.region, sel.source)
+    except UniqueError as exc:
+        st.error(str(exc))
+        st.stop()
+else:
+    st.caption(f":material/check_circle: {message}")
+
+
+@st.fragment
+def draw() -> None:
+    try:
+        da = cached.product(name, sel.date, sel.region, sel.source)
+        layer = da.sel(band="mean") if "band" in da.dims else da
+        towers = cached.towers_in(sel.region, sel.date.year) if show_towers and sel.simulated else None
+        landcover = cached.product("landcover", sel.date, sel.region, sel.source) if show_lc else None
+        fmap = build_map(layer, name=name, title=cached.title(name), hillshade=cached.hillshade(sel.region),
+                         landcover=landcover, opacity=opacity, towers=towers)
+    except UniqueError as exc:
+        st.error(str(exc))
+        return
+    out = st_folium(fmap, height=560, use_container_width=True, returned_objects=["last_clicked"],
+                    key=f"map-{name}-{sel.region.key}-{sel.date}-{show_lc}-{show_towers}-{opacity}")
+    click = (out or {}).get("last_clicked")
+    if click:
+        value = value_at(layer, click["lat"], click["lng"])
+        units = layer.attrs.get("units", "")
+        st.metric(f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E",
+                  "outside the map" if value is None else f"{value:.2f} {units}")
+    else:
+        st.caption("Click the map for the value under the cursor.")
+
+
+draw()

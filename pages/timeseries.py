@@ -1,0 +1,40 @@
+"""Time series: mean GPP by plant functional type over the region, with seasonal and annual totals."""
+
+import datetime as dt
+
+import streamlit as st
+
+from unique_core.errors import UniqueError
+from unique_core.ui import cached, state
+from unique_core.viz import charts
+
+sel = state.current()
+st.title("Time series by plant type")
+state.source_banner(sel)
+c1, c2, c3 = st.columns([1, 1, 2])
+start = c1.date_input("From", dt.date(sel.date.year, 1, 1), min_value=state.FIRST_DAY, max_value=state.LAST_DAY, key="ts_start")
+end = c2.date_input("To", dt.date(sel.date.year, 12, 31), min_value=state.FIRST_DAY, max_value=state.LAST_DAY, key="ts_end")
+options = {"gpp_m": "GPP_M (MODIS, daily)"} | ({"gpp_true_500m": "True GPP (simulated, daily)"} if sel.simulated else {})
+chosen = c3.multiselect("Products", list(options), default=list(options)[:1], format_func=options.get, key="ts_products")
+if end < start:
+    st.error("'To' is before 'From'.")
+    st.stop()
+if not chosen:
+    st.info("Choose at least one product.")
+    st.stop()
+try:
+    with st.spinner("Computing daily maps of the region (the first time takes a minute per year)..."):
+        series = {p: cached.timeseries(p, sel.region, start, end, sel.source) for p in chosen}
+except UniqueError as exc:
+    st.error(str(exc))
+    st.stop()
+fig = None
+for k, (p, df) in enumerate(series.items()):
+    fig = charts.pft_timeseries(df, title=f"{sel.region.title or sel.region.name}: mean GPP by plant type",
+                                fig=fig, dash=None if k == 0 else "dot", suffix="" if k == 0 else " (truth)")
+st.plotly_chart(fig, key="ts_chart")
+first = chosen[0]
+st.subheader("Seasonal and annual totals")
+st.dataframe(cached.totals(first, sel.region, start, end, sel.source), hide_index=True)
+st.download_button("Download the series (CSV)", series[first].to_csv(index=False), file_name=f"unique_{first}_{sel.region.name}_{start}_{end}.csv",
+                   mime="text/csv", key="ts_download")

@@ -1,0 +1,159 @@
+"""Leaflet maps (folium) that work with no internet: local Leaflet, no tiles, image overlays.
+
+Rasters are reprojected to Web Mercator (EPSG:3857) before they become PNG overlays, since
+Leaflet stretches an image linearly between its corners (folium's mercator_project only
+stretches rows). Overlays are downsampled for display so pages stay light. The colour bar,
+with units, is plain HTML/CSS inside the map (no CDN-loaded legend code).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import folium
+import matplotlib
+import numpy as np
+import xarray as xr
+from branca.element import Element
+from matplotlib import colormaps
+from PIL import Image
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+from unique_core.grid import CRS
+from unique_core.viz.style import LANDCOVER_COLOURS, Style, style_for
+
+STATIC = "/app/static"
+MAX_PIXELS = 900  # longest side of an overlay image
+
+
+class OfflineMap(folium.Map):
+    """A folium map that loads Leaflet from the app's own static folder and nothing else."""
+
+    default_js = [("leaflet", f"{STATIC}/leaflet.js")]
+    default_css = [("leaflet_css", f"{STATIC}/leaflet.css")]
+
+
+def to_mercator(da: xr.DataArray, *, categorical: bool = False, max_pixels: int = MAX_PIXELS
+                ) -> tuple[np.ndarray, list[list[float]]]:
+    """Reproject a 2-D raster to EPSG:3857 (downsampled); returns values and lat/lon bounds."""
+    src = np.asarray(da.values, dtype=np.float32)
+    h, w = src.shape
+    transform = da.rio.transform()
+    left, top = transform.c, transform.f
+    right, bottom = left + transform.a * w, top + transform.e * h
+    scale = max(1.0, max(h, w) / max_pixels)
+    dst_w, dst_h = max(1, int(round(w / scale))), max(1, int(round(h / scale)))
+    dst_transform, dst_w, dst_h = calculate_default_transform(CRS, "EPSG:3857", w, h, left, bottom, right, top,
+                                                              dst_width=dst_w, dst_height=dst_h)
+    dst = np.full((dst_h, dst_w), np.nan, np.float32)
+    reproject(src, dst, src_transform=transform, src_crs=CRS, dst_transform=dst_transform, dst_crs="EPSG:3857",
+              src_nodata=np.nan, dst_nodata=np.nan,
+              resampling=Resampling.nearest if categorical else Resampling.average)
+    from pyproj import Transformer
+
+    t = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    x0, y0 = dst_transform.c, dst_transform.f
+    x1, y1 = x0 + dst_transform.a * dst_w, y0 + dst_transform.e * dst_h
+    lon0, lat1 = t.transform(x0, y0)
+    lon1, lat0 = t.transform(x1, y1)
+    return dst, [[lat0, lon0], [lat1, lon1]]
+
+
+def colorize(values: np.ndarray, style: Style) -> np.ndarray:
+    """RGBA uint8 image of values with a style's colour map; NaN transparent."""
+    cmap = colormaps[style.cmap]
+    norm = np.clip((values - style.vmin) / (style.vmax - style.vmin), 0, 1)
+    rgba = (cmap(np.nan_to_num(norm)) * 255).astype(np.uint8)
+    rgba[~np.isfinite(values), 3] = 0
+    return rgba
+
+
+def colorize_classes(values: np.ndarray, colours: dict[int, str]) -> np.ndarray:
+    rgba = np.zeros((*values.shape, 4), np.uint8)
+    for cid, hexcol in colours.items():
+        m = values == cid
+        rgba[m] = [int(hexcol[i:i + 2], 16) for i in (1, 3, 5)] + [255]
+    return rgba
+
+
+def png_data_url(rgba: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def colorbar_html(style: Style, title: str) -> str:
+    """A horizontal colour bar with ticks and units, as self-contained HTML."""
+    cmap = colormaps[style.cmap]
+    stops = ", ".join(matplotlib.colors.to_hex(cmap(k / 10)) + f" {k * 10}%" for k in range(11))
+    ticks = np.linspace(style.vmin, style.vmax, 5)
+    labels = "".join(f"<span>{t:g}</span>" for t in ticks)
+    label = style.label.replace("$^{-2}$", "⁻²").replace("$^{-1}$", "⁻¹")
+    return (f'<div style="position:absolute;bottom:18px;left:12px;z-index:1000;background:rgba(255,255,255,.9);'
+            f'padding:6px 10px;border-radius:4px;font:12px sans-serif;width:240px">'
+            f'<div style="font-weight:600;margin-bottom:3px">{title}</div>'
+            f'<div style="height:12px;background:linear-gradient(to right, {stops})"></div>'
+            f'<div style="display:flex;justify-content:space-between">{labels}</div>'
+            f'<div style="color:#444">{label}</div></div>')
+
+
+def legend_html(entries: list[tuple[str, str]], title: str) -> str:
+    rows = "".join(f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};'
+                   f'margin-right:5px;border:1px solid #777"></span>{n}</div>' for n, c in entries)
+    return (f'<div style="position:absolute;bottom:18px;right:12px;z-index:1000;background:rgba(255,255,255,.9);'
+            f'padding:6px 10px;border-radius:4px;font:12px sans-serif">'
+            f'<div style="font-weight:600">{title}</div>{rows}</div>')
+
+
+def build_map(layer: xr.DataArray, *, name: str, title: str, hillshade: xr.DataArray | None = None,
+              landcover: xr.DataArray | None = None, opacity: float = 0.85,
+              towers: list[dict] | None = None, basemap_tiles: bool = False) -> folium.Map:
+    """A map of one product over a hillshade, with optional land cover, towers and a colour bar.
+
+    towers: dicts with lat, lon, name and popup_html. Tiles (OpenStreetMap) only if asked: the
+    data never depend on them.
+    """
+    style = style_for(name)
+    values, bounds = to_mercator(layer)
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = OfflineMap(location=centre, tiles=None, zoom_start=11, control_scale=True, prefer_canvas=True)
+    m.fit_bounds(bounds)
+    if basemap_tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
+    if hillshade is not None:
+        hs, hb = to_mercator(hillshade)
+        gray = (np.nan_to_num(np.clip(hs, 0, 1), nan=0.85) * 255).astype(np.uint8)
+        rgba = np.dstack([gray, gray, gray, np.full_like(gray, 255)])
+        folium.raster_layers.ImageOverlay(png_data_url(rgba), hb, name="Hillshade (DEM)", interactive=False,
+                                          zindex=1).add_to(m)
+    if landcover is not None:
+        lc, lb = to_mercator(landcover, categorical=True)
+        folium.raster_layers.ImageOverlay(png_data_url(colorize_classes(lc, LANDCOVER_COLOURS)), lb,
+                                          name="Land cover", opacity=0.7, show=False, zindex=2).add_to(m)
+    folium.raster_layers.ImageOverlay(png_data_url(colorize(values, style)), bounds, name=title, opacity=opacity,
+                                      zindex=3).add_to(m)
+    for t in towers or []:
+        folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
+                            fill_opacity=1.0, tooltip=t["name"],
+                            popup=folium.Popup(t["popup_html"], max_width=460)).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(Element(colorbar_html(style, title)))
+    return m
+
+
+def value_at(da: xr.DataArray, lat: float, lon: float) -> float | None:
+    """The raster's value at a clicked point (lat/lon degrees), or None outside it."""
+    from unique_core.grid import from_lonlat
+
+    x, y = from_lonlat(lon, lat)
+    t = da.rio.transform()
+    col = int((x - t.c) // t.a)
+    row = int((y - t.f) // t.e)
+    vals = np.asarray(da.values)
+    if vals.ndim == 3:
+        vals = vals[0]
+    if 0 <= row < vals.shape[0] and 0 <= col < vals.shape[1]:
+        v = float(vals[row, col])
+        return v if np.isfinite(v) else None
+    return None
