@@ -39,6 +39,8 @@ MODIS_BANDS = ("sur_refl_b03", "sur_refl_b04", "sur_refl_b01", "sur_refl_b02", "
 
 SHADOW_OFFSET_M = (-1150.0, 1380.0)  # cloud -> shadow displacement (east, north), morning sun in the SE
 CLOUD_WAVELENGTH = 7000.0
+CLOUD_WARP_WAVELENGTH = 9000.0  # a gentle warp: rounded, cellular clouds rather than streaks
+CLOUD_WARP_M = 900.0
 DILATED_BAND = 0.22  # in units of the cloud field's standard deviation
 
 # WRS-2-like paths over Korea: centre longitude at 36 N, and the first Landsat 8 acquisition
@@ -103,7 +105,7 @@ def cloud_field(grid: Grid, seed: int, date: dt.date, *, shift_m: tuple[float, f
     # when possible and otherwise sample directly
     if shift_m == (0.0, 0.0):
         return noise.fbm(grid, s, CLOUD_WAVELENGTH, octaves=octaves, gain=0.55,
-                         warp=(s + 11, 15000.0, 2500.0)) / 0.95
+                         warp=(s + 11, CLOUD_WARP_WAVELENGTH, CLOUD_WARP_M)) / 0.95
     x = grid.x[None, :] - shift_m[0]
     y = grid.y[:, None] - shift_m[1]
     xx, yy = np.broadcast_arrays(x, y)
@@ -111,9 +113,10 @@ def cloud_field(grid: Grid, seed: int, date: dt.date, *, shift_m: tuple[float, f
 
 
 def _warped_fbm_points(x, y, s, octaves):
-    wx = noise.fbm_at_points(x, y, s + 11, 15000.0, octaves=3)
-    wy = noise.fbm_at_points(x + 5.2e4, y - 1.3e4, s + 18, 15000.0, octaves=3)
-    return noise.fbm_at_points(x + 2500.0 * wx, y + 2500.0 * wy, s, CLOUD_WAVELENGTH, octaves=octaves, gain=0.55)
+    wx = noise.fbm_at_points(x, y, s + 11, CLOUD_WARP_WAVELENGTH, octaves=3)
+    wy = noise.fbm_at_points(x + 5.2e4, y - 1.3e4, s + 18, CLOUD_WARP_WAVELENGTH, octaves=3)
+    return noise.fbm_at_points(x + CLOUD_WARP_M * wx, y + CLOUD_WARP_M * wy, s, CLOUD_WAVELENGTH, octaves=octaves,
+                               gain=0.55)
 
 
 def cloud_threshold(cover: np.ndarray) -> np.ndarray:
