@@ -47,37 +47,47 @@ def _query_box() -> tuple[float, float, float, float]:
     return (127.10, 37.70, 127.25, 37.82)
 
 
+def _seed_from_url(names: list[str], sources: list[str]) -> None:
+    """Copy the URL's choices into the widgets' state once per session (a shared link opens that view)."""
+    ss = st.session_state
+    if ss.get("_seeded"):
+        return
+    ss["date"] = _query_date()
+    q_region = st.query_params.get("region", DEFAULT_REGION)
+    ss["region"] = q_region if q_region in names else DEFAULT_REGION
+    q_source = st.query_params.get("source", SIMULATED)
+    ss["source"] = q_source if q_source in sources else SIMULATED
+    ss["bx0"], ss["by0"], ss["bx1"], ss["by1"] = _query_box()
+    ss["_seeded"] = True
+
+
 def sidebar() -> Selection:
     """Draw the shared sidebar; returns the current choices and writes them to the URL."""
     regions = named_regions()
     names = list(regions) + [CUSTOM]
+    real_dir = data_dir()
+    sources = [SIMULATED] + ([REAL] if real_dir else [])
+    _seed_from_url(names, sources)
     with st.sidebar:
         st.markdown("### UNIQUE")
-        date = st.date_input("Date", value=_query_date(), min_value=FIRST_DAY, max_value=LAST_DAY,
-                             key="date", help="Any day of 2015-2023; Step 2 is tested on 2023.")
-        q_region = st.query_params.get("region", DEFAULT_REGION)
-        name = st.selectbox("Region", names, index=names.index(q_region) if q_region in names else 0,
-                            format_func=lambda n: "Custom box (lon/lat)" if n == CUSTOM else regions[n].title,
-                            key="region")
+        date = st.date_input("Date", min_value=FIRST_DAY, max_value=LAST_DAY, key="date",
+                             help="Any day of 2015-2023; Step 2 is tested on 2023.")
+        name = st.selectbox("Region", names, key="region",
+                            format_func=lambda n: "Custom box (lon/lat)" if n == CUSTOM else regions[n].title)
         region: Region = regions.get(name, get_region(DEFAULT_REGION))
         if name == CUSTOM:
-            x0, y0, x1, y1 = _query_box()
             c1, c2 = st.columns(2)
-            x0 = c1.number_input("West (deg E)", value=x0, format="%.3f", key="bx0")
-            x1 = c2.number_input("East (deg E)", value=x1, format="%.3f", key="bx1")
-            y0 = c1.number_input("South (deg N)", value=y0, format="%.3f", key="by0")
-            y1 = c2.number_input("North (deg N)", value=y1, format="%.3f", key="by1")
+            x0 = c1.number_input("West (deg E)", format="%.3f", key="bx0")
+            x1 = c2.number_input("East (deg E)", format="%.3f", key="bx1")
+            y0 = c1.number_input("South (deg N)", format="%.3f", key="by0")
+            y1 = c2.number_input("North (deg N)", format="%.3f", key="by1")
             try:
                 region = region_from_bbox(x0, y0, x1, y1, crs="EPSG:4326", name="custom")
                 st.query_params["bbox"] = f"{x0:.4f},{y0:.4f},{x1:.4f},{y1:.4f}"
             except UniqueError as exc:
                 st.error(str(exc))
                 region = get_region(DEFAULT_REGION)
-        real_dir = data_dir()
-        sources = [SIMULATED] + ([REAL] if real_dir else [])
         source = st.radio("Data", sources, key="source",
-                          index=sources.index(st.query_params.get("source", SIMULATED))
-                          if st.query_params.get("source", SIMULATED) in sources else 0,
                           format_func=lambda s: "Simulated South Korea (built in)" if s == SIMULATED
                           else f"Real data folder ({real_dir.name})")
         if not real_dir:
