@@ -70,14 +70,14 @@ def test_sidebar__a_box_at_sea_is_an_error_not_a_traceback():
 
 def test_map__run_a_product_then_loaded_from_cache():
     at = _app("pages/map.py")
-    at.selectbox("map_product").set_value("gpp_true").run()
+    at.selectbox("product").set_value("gpp_true").run()
     _no_errors(at)
     buttons = [b for b in at.button if b.key == "map_run"]
     if buttons:  # not cached yet: run it
         buttons[0].click().run()
         _no_errors(at)
     again = _app("pages/map.py")
-    again.selectbox("map_product").set_value("gpp_true").run()
+    again.selectbox("product").set_value("gpp_true").run()
     _no_errors(again)
     assert any("Loaded from cache" in c.value for c in again.caption)
     for key in ("map_opacity",):
@@ -89,7 +89,7 @@ def test_map__run_a_product_then_loaded_from_cache():
 
 def test_map__a_product_without_a_landsat_pass_says_why():
     at = _app("pages/map.py", date="2023-07-21")
-    at.selectbox("map_product").set_value("landsat_ndvi").run()
+    at.selectbox("product").set_value("landsat_ndvi").run()
     _no_errors(at)
     assert any("Landsat" in w.value for w in at.warning) or any("Run" in b.label for b in at.button)
 

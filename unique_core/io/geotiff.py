@@ -37,10 +37,10 @@ def write_cog(da: xr.DataArray, path: str | os.PathLike, *, nodata: float | None
         nodata = np.nan
     transform = da.rio.transform()
     crs = da.rio.crs or CRS
-    blocksize = 256 if min(values.shape[1:]) >= 256 else 16 * max(1, min(values.shape[1:]) // 16)
+    blocksize = 256 if min(values.shape[1:]) >= 256 else 128  # GDAL COG blocks are >= 128 px
     profile = {"driver": "COG", "width": values.shape[2], "height": values.shape[1],
                "count": values.shape[0], "dtype": values.dtype.name, "crs": crs,
-               "transform": transform, "compress": "DEFLATE", "blocksize": max(blocksize, 16),
+               "transform": transform, "compress": "DEFLATE", "blocksize": blocksize,
                "overview_resampling": overview_resampling, "BIGTIFF": "IF_SAFER"}
     if np.issubdtype(values.dtype, np.floating):
         profile["predictor"] = 3

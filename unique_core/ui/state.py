@@ -100,7 +100,13 @@ def sidebar() -> Selection:
 
 
 def current() -> Selection:
-    """The selection made by the sidebar in app.py (pages call this)."""
+    """The selection made by the sidebar in app.py (pages call this).
+
+    A page run on its own (Streamlit's old multipage mode, e.g. a stale link to a file name) draws
+    the shared sidebar itself, so it works the same way.
+    """
+    if "selection" not in st.session_state:
+        st.session_state["selection"] = sidebar()
     return st.session_state["selection"]
 
 
@@ -112,3 +118,41 @@ def source_banner(sel: Selection) -> None:
                 "It is not an observation of the real country.", icon=":material/science:")
     else:
         st.success("**Real data** from the folder this app was started with.", icon=":material/satellite_alt:")
+
+
+def url_widget(key: str, default, parse=str) -> None:
+    """Seed a page widget's state from the URL once (so a shared link opens the same view).
+
+    Call before creating the widget with `key`; `url_sync(key)` after it writes the value back.
+    """
+    flag = f"_seeded_{key}"
+    if st.session_state.get(flag):
+        return
+    raw = st.query_params.get(key)
+    try:
+        st.session_state[key] = parse(raw) if raw is not None else default
+    except (ValueError, TypeError):
+        st.session_state[key] = default
+    st.session_state[flag] = True
+
+
+def url_sync(key: str, dump=str) -> None:
+    st.query_params[key] = dump(st.session_state[key])
+
+
+def parse_choice(options):
+    """A parser that accepts only one of `options` (anything else falls back to the default)."""
+    def parse(raw: str):
+        if raw not in options:
+            raise ValueError(raw)
+        return raw
+    return parse
+
+
+def parse_list(options):
+    def parse(raw: str):
+        items = [r for r in raw.split(",") if r]
+        if not items or any(r not in options for r in items):
+            raise ValueError(raw)
+        return items
+    return parse

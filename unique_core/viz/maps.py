@@ -90,7 +90,7 @@ def colorbar_html(style: Style, title: str) -> str:
     ticks = np.linspace(style.vmin, style.vmax, 5)
     labels = "".join(f"<span>{t:g}</span>" for t in ticks)
     label = style.label.replace("$^{-2}$", "⁻²").replace("$^{-1}$", "⁻¹")
-    return (f'<div style="position:absolute;bottom:18px;left:12px;z-index:1000;background:rgba(255,255,255,.9);'
+    return (f'<div style="position:absolute;top:10px;right:10px;z-index:1000;background:rgba(255,255,255,.9);'
             f'padding:6px 10px;border-radius:4px;font:12px sans-serif;width:240px">'
             f'<div style="font-weight:600;margin-bottom:3px">{title}</div>'
             f'<div style="height:12px;background:linear-gradient(to right, {stops})"></div>'
@@ -117,7 +117,7 @@ def build_map(layer: xr.DataArray, *, name: str, title: str, hillshade: xr.DataA
     style = style_for(name)
     values, bounds = to_mercator(layer)
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = OfflineMap(location=centre, tiles=None, zoom_start=11, control_scale=True, prefer_canvas=True)
+    m = OfflineMap(location=centre, tiles=None, zoom_start=11, control_scale=False, prefer_canvas=True)
     m.fit_bounds(bounds)
     if basemap_tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
@@ -137,8 +137,8 @@ def build_map(layer: xr.DataArray, *, name: str, title: str, hillshade: xr.DataA
         folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
                             fill_opacity=1.0, tooltip=t["name"],
                             popup=folium.Popup(t["popup_html"], max_width=460)).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(Element(colorbar_html(style, title)))
+    m.get_root().script.add_child(Element(f"L.control.scale({{imperial: false}}).addTo({m.get_name()});"))
     return m
 
 
