@@ -60,7 +60,7 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
     `dates` (default: every 8th day), each loaded from the product cache or computed.
     """
     world = service.world
-    if product == "gpp_m" and service.source is None:
+    if product == "gpp_m":
         from unique_core.gpp.maps import gpp_m_series
         from unique_core.gpp.registry import load_model
 
@@ -69,7 +69,7 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
         weights = pft_weights(world.static_coarse(region).fractions)
         rows = [{"date": d, **pft_means(stack[k], weights)} for k, d in enumerate(days)]
         return pd.DataFrame(rows)
-    if product == "gpp_true_500m" and service.source is None:
+    if product == "gpp_true_500m" and service.simulated:
         sc = world.static_coarse(region)
         weights = pft_weights(sc.fractions)
         days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
@@ -81,7 +81,7 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
                 progress("true GPP days", k + 1, len(days))
         return pd.DataFrame(rows)
     days = dates or [start + dt.timedelta(k) for k in range(0, (end - start).days + 1, 8)]
-    if product == "gpp_l" and dates is None and service.source is None:
+    if product == "gpp_l" and dates is None:
         days = [d for y in range(start.year, end.year + 1) for d, _, _ in world.landsat_dates(region, y)
                 if start <= d <= end]
     fine = service.get("fractions", None, region)

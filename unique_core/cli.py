@@ -30,6 +30,10 @@ products_app = typer.Typer(no_args_is_help=True, help="Products: run or load, li
 app.add_typer(products_app, name="products")
 
 
+ingest_app = typer.Typer(no_args_is_help=True, help="Real data: check a folder, or fill one from STAC catalogues.")
+app.add_typer(ingest_app, name="ingest")
+
+
 class Scheme(str, Enum):
     s1 = "s1"
     s2 = "s2"
@@ -638,6 +642,58 @@ def products_precompute(year: int = typer.Option(2023, "--year"),
         update(k + 1, len(jobs))
     bar.close()
     typer.echo(f"{len(jobs)} products ready ({made} made now, {len(jobs) - made} from the cache)")
+
+
+@ingest_app.command("check")
+@user_errors
+def ingest_check_cmd(folder: Path = typer.Argument(..., help="A real-data folder (docs/real-data.md)."),
+                     as_json: bool = typer.Option(False, "--json")):
+    """What is in a real-data folder, what it can make (products and dates), and what is missing or wrong."""
+    from unique_core.io.realdata import ingest_check
+
+    report = ingest_check(folder)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        u = report["usable"]
+        typer.echo(f"{folder}: {len(report['found'].get('landsat_scenes', []))} Landsat scenes, "
+                   f"{report['found'].get('modis_days', 0)} MODIS days, {len(report['found'].get('era5land', []))} "
+                   f"ERA5-Land files; GPP_M on {len(u.get('gpp_m_dates', []))} days, GPP_L on "
+                   f"{len(u.get('gpp_l_dates', []))} days, S1/S2 on {len(u.get('s1_s2_dates', []))} days")
+        for w in report["warnings"]:
+            typer.echo(f"  warning: {w}")
+        for p in report["problems"]:
+            typer.echo(f"  problem: {p}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+@ingest_app.command("stac")
+@user_errors
+def ingest_stac(out: Path = typer.Option(..., "--out", help="The real-data folder to fill."),
+                bbox: tuple[float, float, float, float] = typer.Option(..., "--bbox", help="lon/lat box."),
+                start: str = typer.Option(..., "--start"), end: str = typer.Option(..., "--end"),
+                catalog: str = typer.Option("planetary-computer", "--catalog",
+                                            help="planetary-computer, earth-search, or a STAC API URL."),
+                collections: str = typer.Option("landsat-c2-l2,modis-09GA-061,cop-dem-glo-30,esa-worldcover",
+                                                "--collections"),
+                items_file: Optional[Path] = typer.Option(None, "--items", help="Recorded STAC items (JSON) instead of "
+                                                          "a search (offline).")):
+    """Search public STAC catalogues (needs internet) and put MODIS, Landsat, DEM and WorldCover into the folder."""
+    import datetime as dt
+
+    import pystac
+
+    from unique_core.io.stac import fetch, search
+
+    if items_file:
+        items = list(pystac.ItemCollection.from_file(str(items_file)))
+    else:
+        items = search(catalog, [c.strip() for c in collections.split(",")], bbox,
+                       dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    bar, update = _tqdm_progress("assets", "item")
+    counts = fetch(items, out, update)
+    bar.close()
+    typer.echo(json.dumps(counts))
 
 
 def main() -> None:

@@ -138,11 +138,16 @@ def _sha256(path: Path) -> str:
 class ProductService:
     """Run-or-load of products on the simulated world (the real-data source plugs in the same way)."""
 
-    def __init__(self, root: Path | None = None, world: World | None = None, source=None):
-        self.root = Path(root) if root else cache_dir() / "products"
+    def __init__(self, root: Path | None = None, world=None):
+        """`world`: the simulated World (default), or a unique_core.io.realdata.RealDataSource."""
         self.world = world or World()
-        self.source = source  # a real-data source (unique_core.io.realdata), or None for the simulation
+        default = cache_dir() / ("products" if self.simulated else f"products-real-{self.world.identity}")
+        self.root = Path(root) if root else default
         self.catalog = Catalog(self.root / "catalog.sqlite")
+
+    @property
+    def simulated(self) -> bool:
+        return getattr(self.world, "simulated", True)
 
     # ------------------------------------------------------------------ identity and provenance
     def _model_info(self, product: str) -> dict:
@@ -168,6 +173,8 @@ class ProductService:
         if product not in SPECS:
             raise ProductError(f"unknown product {product!r}; choose one of: {', '.join(SPECS)}")
         spec = SPECS[product]
+        if not self.simulated and product in ("gpp_true", "gpp_true_500m"):
+            raise ProductError("the true GPP exists only for the simulated world, not for real data")
         if spec.dynamic:
             if date is None:
                 raise ProductError(f"product {product!r} changes from day to day: give a date")
@@ -181,8 +188,9 @@ class ProductService:
 
     def key(self, product: str, date: dt.date | None, region: Region, params: dict) -> str:
         spec = SPECS[product]
+        source = self.world.seed if self.simulated else self.world.identity
         ident = _canonical({"product": product, "version": spec.version, "region": region.key,
-                            "date": date.isoformat() if date else None, "params": params, "seed": self.world.seed})
+                            "date": date.isoformat() if date else None, "params": params, "source": source})
         return hashlib.sha256(ident.encode()).hexdigest()
 
     def _path(self, product: str, date: dt.date | None, region: Region, key: str) -> Path:
@@ -253,7 +261,7 @@ class ProductService:
             info = self._model_info(product)
             write_cog(da, path, tags={"product": product, "date": date.isoformat() if date else "",
                                       "region": region.key, "model_hash": str(info["model_hash"]),
-                                      "source": "simulated" if self.source is None else "real"},
+                                      "source": "simulated" if self.simulated else "real"},
                       overview_resampling="nearest" if product == "landcover" else "average",
                       nodata=0 if product == "landcover" else None)
             entry = {"key": key, "product": product, "region_key": region.key, "region_name": region.name,
@@ -279,9 +287,9 @@ class ProductService:
 
     # ------------------------------------------------------------------ making products
     def _compute(self, product: str, date, region: Region, p: dict, progress: Progress) -> xr.DataArray:
-        if self.source is not None:
-            return self.source.make(product, date, region, p, progress)
         w = self.world
+        if not self.simulated:
+            w.check(product, date, region)  # says what is missing, before any work
         country = region is FRAME or region.key == FRAME.key
         if product == "gpp_m":
             from unique_core.gpp.maps import gpp_m_map

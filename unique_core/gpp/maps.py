@@ -26,7 +26,7 @@ from unique_core.raster import dataarray
 from unique_core.world import World
 from unique_core.world import climate as clim
 from unique_core.world import sensors
-from unique_core.world.model import HALO_BLOCKS, _lattice_cached, _lattice_orography, _pad_coarse
+from unique_core.world.model import HALO_BLOCKS, _lattice_cached, _pad_coarse
 
 Progress = Callable[[int, int], None] | None
 _NONVEG = (class_index("water"), class_index("barren"))
@@ -42,7 +42,7 @@ def met_inputs(world: World, grid: Grid, elevation: np.ndarray, date: dt.date) -
     """Meteorological features on `grid` for `date` (30 days of reanalysis behind it)."""
     days = _days(date, 29, 0)
     lw = _lattice_cached(grid)
-    z_met = clim.interpolate(_lattice_orography(world.seed), lw)
+    z_met = clim.interpolate(world.lattice_orography(), lw)
     dz = (elevation - z_met).astype(np.float32)
     lat = {k: np.stack([world.climate.day(d)[k] for d in days]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
     doy = np.array([d.timetuple().tm_yday for d in days])
@@ -192,7 +192,7 @@ def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date
     """Meteorological features (T, h, w) for consecutive days, computed as in `met_inputs`."""
     ext = _days(days[0], 29, 0)[:-1] + days  # the 29 days before the first, for the trailing means
     lw = _lattice_cached(grid)
-    dz = (elevation - clim.interpolate(_lattice_orography(world.seed), lw)).astype(np.float32)
+    dz = (elevation - clim.interpolate(world.lattice_orography(), lw)).astype(np.float32)
     lat = {k: np.stack([world.climate.day(d)[k] for d in ext]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
     doy = np.array([d.timetuple().tm_yday for d in ext])
     at = np.arange(len(ext) - len(days), len(ext))

@@ -32,7 +32,7 @@ def service(source: str = "simulated") -> ProductService:
     from unique_core.config import data_dir
     from unique_core.io.realdata import RealDataSource
 
-    return ProductService(world=world(), source=RealDataSource(data_dir()))
+    return ProductService(world=RealDataSource(data_dir()))
 
 
 def title(product: str) -> str:

@@ -121,6 +121,12 @@ class World:
     def climate(self) -> clim.Climate:
         return _climate(self.seed)
 
+    def lattice_orography(self) -> np.ndarray:
+        """Mean elevation (m) of each 0.1 degree lattice cell: the reanalysis' own terrain."""
+        return _lattice_orography(self.seed)
+
+    simulated = True
+
     # ---------------------------------------------------------------- static
     def static(self, region: Region | Grid, *, with_5m: bool = False) -> Static:
         """Static 30 m layers of a region (or of any frame-aligned 30 m grid)."""

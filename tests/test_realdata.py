@@ -1,0 +1,179 @@
+"""Real-format files, from a seeded fixture folder, through the readers, the products and the app."""
+
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from real_fixtures import DATE, REGION, write_all  # noqa: E402
+
+from unique_core.errors import DataError, ProductError  # noqa: E402
+from unique_core.io.realdata import RealDataSource, ingest_check  # noqa: E402
+from unique_core.products import ProductService  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory):
+    return write_all(tmp_path_factory.mktemp("real") / "data")
+
+
+@pytest.fixture()
+def copy_dir(real_dir, tmp_path):
+    """A private copy to break."""
+    dst = tmp_path / "data"
+    shutil.copytree(real_dir, dst, ignore=shutil.ignore_patterns("flux"))
+    return dst
+
+
+def test_ingest_check__a_complete_folder(real_dir):
+    r = ingest_check(real_dir)
+    assert r["ok"], r["problems"]
+    assert len(r["found"]["landsat_scenes"]) >= 2 and r["found"]["modis_days"] >= 33
+    assert DATE.isoformat() in r["usable"]["gpp_m_dates"] and r["usable"]["gpp_l_dates"]
+    assert r["usable"]["step1_training"]
+
+
+def test_ingest_check__cli_json(real_dir):
+    from typer.testing import CliRunner
+
+    from unique_core.cli import app
+
+    res = CliRunner().invoke(app, ["ingest", "check", str(real_dir), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["ok"] is True
+
+
+def test_readers__equal_the_simulated_source(real_dir, world):
+    """The fixture is the simulated world written in real formats: reading it back must agree."""
+    src = RealDataSource(real_dir)
+    sim, real = world.static(REGION), src.static(REGION)
+    assert np.abs(real.elevation - sim.elevation).mean() < 2.0  # m, after two reprojections
+    assert np.abs(real.fractions - sim.fractions).mean() < 0.02
+    d = src.landsat_dates(REGION, 2023)[1][0]
+    assert (src.landsat(REGION, d)["QA_PIXEL"] == world.landsat(REGION, d)["QA_PIXEL"]).mean() > 0.99
+    era, lat = src.climate.day(DATE), world.climate.day(DATE)
+    ok = np.isfinite(era["tmean"])
+    np.testing.assert_allclose(era["tmean"][ok], lat["tmean"][ok], atol=0.01)  # degC from K
+    np.testing.assert_allclose(era["sw"][ok], lat["sw"][ok], rtol=1e-3)  # W m-2 from J m-2 per day
+    np.testing.assert_allclose(era["precip"][ok], lat["precip"][ok], atol=0.01)  # mm from m
+    np.testing.assert_allclose(era["vpd"][ok], lat["vpd"][ok], atol=0.05)  # hPa from dewpoint
+
+
+def test_end_to_end__gpp_m_gpp_l_s2_and_a_time_series(real_dir, tmp_path):
+    from unique_core import analysis
+
+    svc = ProductService(tmp_path / "p", world=RealDataSource(real_dir))
+    gm = svc.get("gpp_m", DATE, REGION)
+    assert gm.rio.crs.to_epsg() == 5179 and np.isfinite(gm.values).mean() > 0.9 and np.nanmean(gm.values) > 1
+    landsat_day = RealDataSource(real_dir).landsat_dates(REGION, 2023)[1][0]
+    gl = svc.get("gpp_l", landsat_day, REGION)
+    assert gl.shape == REGION.fine.shape and np.nanmean(gl.values) > 0.5
+    s2 = svc.get("s2", DATE, REGION, {"members": 2, "steps": 5})
+    assert s2.sizes["band"] == 2 and np.nanmean(s2.sel(band="mean").values) > 0.5
+    ts = analysis.timeseries(svc, "gpp_m", REGION, DATE - dt.timedelta(5), DATE + dt.timedelta(5))
+    assert len(ts) == 11 and ts["all"].notna().all()
+
+
+def _strip_crs(path):
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read()
+    profile.pop("crs", None)
+    path.unlink()
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+
+
+def test_bad_input__no_crs(copy_dir):
+    scenes = sorted(p for p in (copy_dir / "landsat").iterdir() if p.is_dir())
+    band = next(scenes[0].glob("*_SR_B4.TIF"))
+    _strip_crs(band)
+    qa = next(scenes[1].glob("*_QA_PIXEL.TIF"))
+    _strip_crs(qa)
+    assert any(qa.name in p and "no CRS" in p for p in ingest_check(copy_dir)["problems"])
+    src = RealDataSource(copy_dir)
+    scene = next(s for s in src.scenes if s.files["SR_B4"] == band)
+    with pytest.raises(DataError, match=r"SR_B4\.TIF: no CRS; write the scene's UTM zone"):
+        from unique_core.io.landsat import read_scene
+
+        read_scene(scene, REGION.fine)
+
+
+def test_bad_input__wrong_crs_means_the_dem_is_elsewhere(copy_dir):
+    with rasterio.open(copy_dir / "dem" / "dem.tif", "r+") as ds:
+        ds.crs = "EPSG:32633"  # UTM 33N: Central Europe
+    with pytest.raises(DataError, match="does not cover this region"):
+        RealDataSource(copy_dir).static(REGION)
+
+
+def test_bad_input__mtl_scale_and_dates(copy_dir):
+    mtl = next((copy_dir / "landsat").rglob("*_MTL.txt"))
+    text = mtl.read_text().replace("REFLECTANCE_MULT_BAND_4 = 2.75E-05", "REFLECTANCE_MULT_BAND_4 = 2.0E-05")
+    mtl.write_text(text)
+    mtl2 = sorted((copy_dir / "landsat").rglob("*_MTL.txt"))[1]
+    t2 = mtl2.read_text()
+    mtl2.write_text(t2.replace("DATE_ACQUIRED = 2023", "DATE_ACQUIRED = 2021"))
+    problems = " ".join(ingest_check(copy_dir)["problems"])
+    assert "are not Collection 2 Level-2's" in problems and mtl.name in problems
+    assert "does not match the product ID's date" in problems
+
+
+def test_bad_input__missing_modis_scale_factor_is_a_warning(copy_dir):
+    f = next((copy_dir / "modis").rglob("*sur_refl_b01.tif"))
+    with rasterio.open(f) as src:
+        profile, data = src.profile, src.read(1)
+    f.unlink()
+    with rasterio.open(f, "w", **profile) as dst:
+        dst.write(data, 1)  # no scales, no scale_factor tag
+    r = ingest_check(copy_dir)
+    assert any(f.name in w and "no scale factor" in w for w in r["warnings"])
+
+
+def test_bad_input__truncated_and_corrupt_files(copy_dir):
+    qa = next((copy_dir / "landsat").rglob("*_QA_PIXEL.TIF"))
+    qa.write_bytes(qa.read_bytes()[:500])
+    (copy_dir / "era5land" / "broken.nc").write_bytes(b"not netcdf")
+    problems = " ".join(ingest_check(copy_dir)["problems"])
+    assert f"{qa.name}: unreadable" in problems and "download it again" in problems
+    assert "broken.nc: not a readable NetCDF file" in problems
+
+
+def test_bad_input__all_cloud_scene_is_reported(copy_dir):
+    qa = sorted((copy_dir / "landsat").rglob("*_QA_PIXEL.TIF"))[1]
+    with rasterio.open(qa, "r+") as ds:
+        data = ds.read(1)
+        ds.write(np.where(data != 1, 22280, 1).astype("uint16"), 1)  # cloud, high confidence
+    assert any(qa.name in w and "every pixel is cloud" in w for w in ingest_check(copy_dir)["warnings"])
+
+
+def test_bad_input__unknown_landcover_classes(copy_dir):
+    table = copy_dir / "landcover" / "classes.csv"
+    table.write_text("\n".join(l for l in table.read_text().splitlines() if not l.startswith("310")) + "\n")
+    with pytest.raises(DataError, match=r"values \[310\] are not in classes.csv; add a row value,class"):
+        RealDataSource(copy_dir).static(REGION)
+
+
+def test_bad_input__nothing_half_written(copy_dir, tmp_path):
+    shutil.rmtree(copy_dir / "modis")
+    svc = ProductService(tmp_path / "p", world=RealDataSource(copy_dir))
+    with pytest.raises(ProductError, match="no usable MODIS day within 16 days"):
+        svc.get("gpp_m", DATE, REGION)
+    assert svc.catalog.all() == []
+    assert not list((tmp_path / "p").rglob("*.tif"))
+
+
+def test_app__the_data_source_switch_runs_pages_on_the_folder(real_dir, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("UNIQUE_DATA_DIR", str(real_dir))
+    at = AppTest.from_file("../app.py", default_timeout=300)
+    at.query_params.update({"source": "real", "region": "custom", "date": DATE.isoformat(),
+                            "bbox": "127.14,37.74,127.17,37.77"})
+    at.run()
+    assert not at.exception
+    assert any("Real data" in s.value for s in at.success)
