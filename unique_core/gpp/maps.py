@@ -72,6 +72,14 @@ def pft_map(fractions: np.ndarray) -> np.ndarray:
     return lut[dominant].astype(np.float32)
 
 
+def predict_on(model, feats: dict[str, np.ndarray], land: np.ndarray) -> np.ndarray:
+    """The model's GPP on land cells only (NaN elsewhere): no time spent predicting the sea."""
+    out = np.full(land.shape, np.nan, np.float32)
+    if land.any():
+        out[land] = model.predict({k: np.asarray(feats[k])[land] for k in model.features})
+    return out
+
+
 # ------------------------------------------------------------------ MODIS / GPP_M
 def modis_observer(world: World, region: Region | None):
     """(observe(date) -> MODIS-like bands on the grid, grid, fractions, elevation, land share)."""
@@ -129,8 +137,7 @@ def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, 
     """GPP_M (gC m-2 d-1) at 500 m for a region, or all of South Korea when region is None."""
     clim.check_date(date)
     feats, grid, land = modis_inputs(world, date, region, progress)
-    gpp = model.predict({k: feats[k] for k in model.features})
-    gpp = np.where(land, gpp, np.nan).astype(np.float32)
+    gpp = predict_on(model, feats, land)
     return dataarray(gpp, grid, name="gpp_m", units="gC m-2 d-1",
                      long_name="GPP_M: daily gross primary productivity from MODIS-like data (LightGBM, 500 m)",
                      attrs={"date": date.isoformat(), "model_digest": model.digest})
@@ -180,8 +187,7 @@ def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Prog
     """GPP_L (gC m-2 d-1) at 30 m for a region and day (interpolated Landsat-like inputs)."""
     clim.check_date(date)
     feats, land = landsat_inputs(world, region, date, progress)
-    gpp = model.predict({k: feats[k] for k in model.features})
-    gpp = np.where(land, gpp, np.nan).astype(np.float32)
+    gpp = predict_on(model, feats, land)
     return dataarray(gpp, region.fine, name="gpp_l", units="gC m-2 d-1",
                      long_name="GPP_L: daily gross primary productivity from Landsat-like data (LightGBM, 30 m)",
                      attrs={"date": date.isoformat(), "model_digest": model.digest})
