@@ -61,14 +61,7 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
     """
     world = service.world
     if product == "gpp_m":
-        from unique_core.gpp.maps import gpp_m_series
-        from unique_core.gpp.registry import load_model
-
-        stack, days = gpp_m_series(load_model("modis"), world, region, start, end,
-                                   (lambda i, n: progress("MODIS days", i, n)) if progress else None)
-        weights = pft_weights(world.static_coarse(region).fractions)
-        rows = [{"date": d, **pft_means(stack[k], weights)} for k, d in enumerate(days)]
-        return pd.DataFrame(rows)
+        return _gpp_m_timeseries(service, region, start, end, progress)
     if product == "gpp_true_500m" and service.simulated:
         sc = world.static_coarse(region)
         weights = pft_weights(sc.fractions)
@@ -94,6 +87,27 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
         if progress:
             progress(f"{product} maps", k + 1, len(days))
     return pd.DataFrame(rows)
+
+
+def _gpp_m_timeseries(service, region: Region, start: dt.date, end: dt.date, progress: Progress) -> pd.DataFrame:
+    """Daily GPP_M by PFT, vectorised at 500 m, kept in the product cache (keyed by the model's hash)."""
+    from unique_core.atomic import write_text
+    from unique_core.gpp.maps import gpp_m_series
+    from unique_core.gpp.registry import load_model
+
+    model = load_model("modis")
+    source = service.world.seed if service.simulated else service.world.identity
+    path = service.root / "series" / f"gpp_m_{region.key}_{start}_{end}_{model.digest}_{source}.csv"
+    if path.exists():
+        df = pd.read_csv(path)
+        df["date"] = pd.to_datetime(df["date"]).dt.date
+        return df
+    stack, days = gpp_m_series(model, service.world, region, start, end,
+                               (lambda i, n: progress("MODIS days", i, n)) if progress else None)
+    weights = pft_weights(service.world.static_coarse(region).fractions)
+    df = pd.DataFrame([{"date": d, **pft_means(stack[k], weights)} for k, d in enumerate(days)])
+    write_text(path, df.to_csv(index=False))
+    return df
 
 
 def totals(series: pd.DataFrame, areas_km2: dict[str, float]) -> pd.DataFrame:

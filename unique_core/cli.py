@@ -452,6 +452,30 @@ def downscale_run(scheme: Scheme = typer.Option(..., "--scheme"), date: str = ty
     typer.echo(f"wrote {out} ({res.seconds:.1f} s; block-mean difference from GPP_M {res.conservation_rmse:.3f} gC m-2 d-1)")
 
 
+@ds_app.command("area")
+@user_errors
+def downscale_area_cmd(scheme: Scheme = typer.Option(..., "--scheme"), date: str = typer.Option(..., "--date", "-d"),
+                       bbox: tuple[float, float, float, float] = typer.Option(..., "--bbox", help="Any box inside Korea."),
+                       crs: BoxCRS = CrsOpt, out: Path = typer.Option(..., "--out", "-o"),
+                       members: int = typer.Option(1, "--members"), steps: int = typer.Option(10, "--steps"),
+                       seed: int = typer.Option(0, "--seed"),
+                       tile_blocks: int = typer.Option(10, "--tile-blocks", help="Tile side in 1.5 km blocks."),
+                       scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                                               "(default: a LocalCluster on this machine)."),
+                       workers: int = typer.Option(2, "--workers", help="LocalCluster workers.")):
+    """Downscale an area of any size, tile by tile on Dask distributed, into one COG."""
+    from unique_core.downscale.distributed import downscale_area
+    from unique_core.grid import region_from_bbox
+    from unique_core.world.climate import parse_date
+
+    area = region_from_bbox(*bbox, crs=crs.value, name="area", max_blocks=None)
+    bar, update = _tqdm_progress("tiles", "tile")
+    info = downscale_area(area, parse_date(date), scheme.value, out, tile_blocks=tile_blocks, members=members,
+                          steps=steps, seed=seed, scheduler=scheduler, n_workers=workers, progress=update)
+    bar.close()
+    typer.echo(f"wrote {out}: {json.dumps(info)}")
+
+
 @ds_app.command("evaluate")
 @user_errors
 def downscale_evaluate(year: int = typer.Option(2023, "--year"), json_out: Optional[Path] = typer.Option(None, "--json"),

@@ -206,7 +206,7 @@ def _limits_text() -> str:
 
 def region_from_bbox(xmin: float, ymin: float, xmax: float, ymax: float, *,
                      crs: Literal["EPSG:5179", "EPSG:4326"] = "EPSG:5179",
-                     name: str = "", check_land: bool = True) -> Region:
+                     name: str = "", check_land: bool = True, max_blocks: int | None = MAX_REGION_BLOCKS) -> Region:
     """The region of whole blocks nearest to a box given in EPSG:5179 metres or lon/lat degrees.
 
     Edges snap to the nearest 1.5 km block line. Raises RegionError, naming the limits, for a
@@ -233,7 +233,7 @@ def region_from_bbox(xmin: float, ymin: float, xmax: float, ymax: float, *,
     brow0 = round((FRAME_YMAX - ymax) / BLOCK)
     brow1 = round((FRAME_YMAX - ymin) / BLOCK)
     bcol1, brow1 = max(bcol1, bcol0 + 1), max(brow1, brow0 + 1)
-    if bcol1 - bcol0 > MAX_REGION_BLOCKS or brow1 - brow0 > MAX_REGION_BLOCKS:
+    if max_blocks is not None and (bcol1 - bcol0 > max_blocks or brow1 - brow0 > max_blocks):
         raise RegionError(
             f"bounding box is {(xmax - xmin) / 1000:.1f} x {(ymax - ymin) / 1000:.1f} km, too large: "
             f"{_limits_text()}. Split it into boxes of at most 30 x 30 km.")
