@@ -67,8 +67,11 @@ def _mosaic(files: list[Path], target: Path) -> None:
     srcs = [rasterio.open(f) for f in files]
     try:
         data, transform = merge(srcs)
-        profile = srcs[0].profile | {"height": data.shape[1], "width": data.shape[2], "transform": transform,
-                                     "driver": "GTiff", "compress": "deflate", "tiled": True}
+        profile = {k: v for k, v in srcs[0].profile.items() if k not in ("blockxsize", "blockysize", "tiled")}
+        profile |= {"height": data.shape[1], "width": data.shape[2], "transform": transform, "driver": "GTiff",
+                    "compress": "deflate"}
+        if min(data.shape[1:]) >= 256:
+            profile |= {"tiled": True, "blockxsize": 256, "blockysize": 256}
     finally:
         for s in srcs:
             s.close()
