@@ -1,0 +1,96 @@
+"""Write assets/models/MODEL_CARD.md from the shipped models' own records (config, metrics, cards).
+
+    python docs/make_model_cards.py
+"""
+
+from __future__ import annotations
+
+import json
+
+from unique_core.config import models_dir
+
+
+def _fmt(v):
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def step1_section(sensor: str) -> list[str]:
+    folder = models_dir() / f"gpp_{sensor}"
+    if not (folder / "config.json").exists():
+        return [f"## gpp_{sensor}\n\nNot shipped yet.\n"]
+    cfg = json.loads((folder / "config.json").read_text())
+    met = json.loads((folder / "metrics.json").read_text())
+    name = "GPP_M" if sensor == "modis" else "GPP_L"
+    out = [f"## gpp_{sensor}: {name} (LightGBM, `model.txt`)\n",
+           f"- Trained on {cfg['training_rows']:,} site-days from {cfg['training_sites']} flux sites (days with "
+           f"NEE_VUT_REF_QC >= {cfg.get('min_qc', 0.8)}, {cfg.get('partition', 'NT')} partitioning), {cfg['data']}.",
+           f"- Features ({len(json.loads((folder / 'features.json').read_text()))}): "
+           + ", ".join(json.loads((folder / "features.json").read_text())) + ".",
+           f"- LightGBM {cfg['rounds']} trees, parameters `{json.dumps({k: cfg['params'][k] for k in ('learning_rate', 'num_leaves', 'min_data_in_leaf', 'feature_fraction', 'bagging_fraction', 'lambda_l2')})}`; "
+           f"UNIQUE {cfg['unique_version']}; booster digest `{cfg['digest']}`.",
+           f"- Validation: {met.get('folds', 20)}-fold spatial cross-validation (sites within 100 km share a fold), "
+           f"{met.get('sites')} sites, {met.get('site_days', 0):,} site-days:\n",
+           "| method | r | RMSE (gC m-2 d-1) | bias | R2 |", "| --- | --- | --- | --- | --- |"]
+    for m, v in met.get("methods", {}).items():
+        o = v["overall"]
+        out.append(f"| {m} | {_fmt(o['r'])} | {_fmt(o['rmse'])} | {_fmt(o['bias'])} | {_fmt(o['r2'])} |")
+    out.append("")
+    return out
+
+
+def step2_section() -> list[str]:
+    out = []
+    ev_path = models_dir() / "downscale_evaluation.json"
+    ev = json.loads(ev_path.read_text()) if ev_path.exists() else None
+    for name in ("s2", "s1", "regression"):
+        card_path = models_dir() / f"downscale_{name}" / "card.json"
+        if not card_path.exists():
+            out.append(f"## downscale_{name}\n\nNot shipped yet.\n")
+            continue
+        c = json.loads(card_path.read_text())
+        cfg = c["config"]
+        out += [f"## downscale_{name}: {'diffusion ' + name.upper() if name != 'regression' else 'regression baseline (same S2 inputs)'} "
+                "(`weights.safetensors` + `config.json`)\n",
+                f"- Conditional UNet, base {cfg['base']} channels, levels {cfg['mults']}, {c['parameters']:,} parameters; "
+                f"inputs: {', '.join(cfg['channels'])}; predicts the residual GPP_L − bilinear GPP_M "
+                f"({'v-prediction, cosine schedule, ' + str(cfg['timesteps']) + ' steps' if cfg['kind'] == 'diffusion' else 'mean-squared error'}).",
+                f"- Data: simulated Korea (seed {c['data_seed']}), {c['train_samples']} training and {c['val_samples']} "
+                f"validation tile-dates of {c['years']}: tiles {', '.join(c['training_tiles'])} (validation "
+                f"{', '.join(c['validation_tiles'])}); random {c['train_config']['crop']} px crops of the 400 px tiles "
+                "(the network is fully convolutional; inference uses 150-160 px patches).",
+                f"- Training: {c['steps']} AdamW steps, batch {c['train_config']['batch']}, lr {c['train_config']['lr']} "
+                f"(warm-up, cosine decay), EMA {c['train_config']['ema']}; {c['hardware']}; "
+                f"{c['seconds_this_run']:.0f} s in the last run.",
+                f"- Final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in _last_losses(c).items()) + "."]
+        if ev and name in ev["methods"]:
+            r = ev["methods"][name]
+            out.append(f"- Test year {ev['year']} ({ev['windows']} windows of 150 px): RMSE against GPP_L "
+                       f"{r['vs_gpp_l']['rmse']:.3f}, against the truth {r['vs_truth']['rmse']:.3f} gC m-2 d-1"
+                       + (f"; CRPS {r['crps_vs_truth']:.3f}, spread/skill {r['spread_skill_vs_gpp_l']:.2f}" if 'crps_vs_truth' in r else "")
+                       + ".")
+        out.append("")
+    return out
+
+
+def _last_losses(card: dict) -> dict:
+    out = {}
+    for h in card["history"]:
+        for k in ("train_loss", "val_loss"):
+            if k in h:
+                out[k] = h[k]
+    return out
+
+
+def main() -> None:
+    lines = ["# Shipped models\n",
+             "All models are trained on UNIQUE's simulated data (seed 2026): they are demonstrations of the method "
+             "on a world whose truth is known, not models of the real country. Weights are LightGBM text and "
+             "safetensors (never pickles). This card is written by `python docs/make_model_cards.py` from the "
+             "models' own config, metrics and card files.\n"]
+    lines += step1_section("modis") + step1_section("landsat") + step2_section()
+    (models_dir() / "MODEL_CARD.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
