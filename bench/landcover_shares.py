@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unique_core.atomic import write_text  # noqa: E402
 from unique_core.grid import FRAME, Region
 from unique_core.landcover import CLASSES
 from unique_core.world import World
@@ -56,8 +57,7 @@ def main() -> None:
     crop = sum(shares[i] for i, c in enumerate(CLASSES) if c.key in ("paddy", "field"))
     print(f"forest {forest:.3f} (target 0.63), cropland {crop:.3f} (target 0.165); {time.time() - t0:.0f} s")
     out = Path(__file__).parent / "reports" / "landcover_shares.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"samples": args.samples, "seed": args.seed, "shares": report,
+    write_text(out, json.dumps({"samples": args.samples, "seed": args.seed, "shares": report,
                                "forest": round(float(forest), 4), "cropland": round(float(crop), 4)}, indent=2))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from unique_core.atomic import write_text
 from unique_core.config import models_dir
 
 
@@ -88,7 +89,7 @@ def main() -> None:
              "safetensors (never pickles). This card is written by `python docs/make_model_cards.py` from the "
              "models' own config, metrics and card files.\n"]
     lines += step1_section("modis") + step1_section("landsat") + step2_section()
-    (models_dir() / "MODEL_CARD.md").write_text("\n".join(lines))
+    write_text(models_dir() / "MODEL_CARD.md", "\n".join(lines))
     print("\n".join(lines))
 
 

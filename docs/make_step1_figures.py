@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from unique_core.atomic import atomic_path, write_text  # noqa: E402
 from unique_core.gpp import maps  # noqa: E402
 from unique_core.gpp.cv import metrics  # noqa: E402
 from unique_core.gpp.registry import load_model  # noqa: E402
@@ -33,8 +34,15 @@ NOTE = "Simulated data (UNIQUE embedded default)"
 def _md(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
+    def cell(col, v):
+        if isinstance(v, float) and np.isnan(v):
+            return ""
+        if col == "n":
+            return f"{int(v):,}"
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + " |")
+        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(cols, r)) + " |")
     return "\n".join(lines)
 
 
@@ -78,7 +86,8 @@ def main() -> None:
         ax.set_title(f"GPP_{'M' if sensor == 'modis' else 'L'}: r {lgb['r']:.3f}, RMSE {lgb['rmse']:.2f}")
     fig.text(0.01, 0.005, NOTE, fontsize=7, color="0.35")
     fig.tight_layout()
-    fig.savefig(OUT / "cv_scatter.png", dpi=100)
+    with atomic_path(OUT / "cv_scatter.png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     # maps against the truth
     world = World()
@@ -103,14 +112,15 @@ def main() -> None:
     fig.suptitle(f"Gimje plain. GPP_M vs truth: r {mm['r']:.2f}, RMSE {mm['rmse']:.2f}, bias {mm['bias']:+.2f}; "
                  f"GPP_L vs truth: r {ml['r']:.2f}, RMSE {ml['rmse']:.2f}, bias {ml['bias']:+.2f} gC m$^{{-2}}$ d$^{{-1}}$")
     fig.text(0.01, 0.005, NOTE, fontsize=7, color="0.35")
-    fig.savefig(OUT / "maps_vs_truth.png", dpi=90)
+    with atomic_path(OUT / "maps_vs_truth.png") as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     md.append(f"\n### Maps against the simulated truth (Gimje plain)\n\nGPP_M on {DAY} at 500 m: r {mm['r']:.3f}, "
               f"RMSE {mm['rmse']:.3f}, bias {mm['bias']:+.3f} gC m-2 d-1 (n {mm['n']}). GPP_L on {landsat_day} at "
               f"30 m: r {ml['r']:.3f}, RMSE {ml['rmse']:.3f}, bias {ml['bias']:+.3f} (n {ml['n']:,}).\n")
-    (OUT / "tables.md").write_text("\n".join(md))
+    write_text(OUT / "tables.md", "\n".join(md))
     print("\n".join(md))
-    json.dump({"gpp_m_vs_truth": mm, "gpp_l_vs_truth": ml}, open(OUT / "maps_vs_truth.json", "w"), indent=2)
+    write_text(OUT / "maps_vs_truth.json", json.dumps({"gpp_m_vs_truth": mm, "gpp_l_vs_truth": ml}, indent=2))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap, LightSource  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from unique_core.atomic import atomic_path, write_text  # noqa: E402
 from unique_core.grid import FRAME, get_region  # noqa: E402
 from unique_core.landcover import CLASSES, KEYS, class_index  # noqa: E402
 from unique_core.qa import landsat_clear  # noqa: E402
@@ -34,7 +35,8 @@ NOTE = "Simulated data (UNIQUE embedded default, seed 2026)"
 def _save(fig, name):
     OUT.mkdir(parents=True, exist_ok=True)
     fig.text(0.01, 0.005, NOTE, fontsize=7, color="0.35")
-    fig.savefig(OUT / name, dpi=100)
+    with atomic_path(OUT / name) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     print("wrote", OUT / name)
 
@@ -253,7 +255,7 @@ def main() -> None:
     stats["classes"] = seasonal_curves(world)
     stats["climate"] = climate_stats(world)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "stats.json").write_text(json.dumps(stats, indent=2, default=str))
+    write_text(OUT / "stats.json", json.dumps(stats, indent=2, default=str))
     print(json.dumps(stats, indent=2, default=str))
 
 
