@@ -55,8 +55,8 @@ def _synthetic_samples(n=6, size=96, seed=0):
         cond = (cond + np.roll(cond, 1, axis=1) + np.roll(cond, 1, axis=2)) / 3
         residual = (0.8 * cond[1] - 0.3 * cond[0]).astype(np.float32)
         mask = rng.random((size, size)) > 0.2
-        out.append(D.Sample(tile, dt.date(2021, 5, 1), cond, np.where(mask, residual, 0), mask,
-                            np.zeros((size, size)), np.zeros((size, size)), np.zeros((size, size)), np.zeros((12, 12))))
+        out.append(D.Sample(tile, dt.date(2021, 5, 1), cond[1:], np.where(mask, residual, 0), mask,
+                            cond[0] * D.GPP_SCALE, np.zeros((size, size)), np.zeros((size, size)), np.zeros((12, 12))))
     return out
 
 

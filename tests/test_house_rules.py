@@ -23,6 +23,8 @@ def test_streamlit_only_in_app_pages_and_ui():
 
 def test_no_pickles_for_models():
     for path in _tracked_py():
+        if path.resolve() == Path(__file__).resolve():
+            continue  # this file names what it forbids
         text = path.read_text()
         assert "pickle.load" not in text and "joblib.load" not in text, path
         for m in re.finditer(r"torch\.load\(([^)]*)\)", text):

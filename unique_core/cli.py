@@ -347,23 +347,19 @@ def _tqdm_progress(desc: str, unit: str):
 
 @ds_app.command("data")
 @user_errors
-def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years, e.g. 2020-2023.")):
+def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years, e.g. 2020-2023."),
+                   workers: int = typer.Option(1, "--workers", min=1, help="Processes (each holds a world; ~1.5 GB).")):
     """Make the Step 2 samples (GPP_M and GPP_L pairs on clear days) of every tile and year (resumable)."""
-    from unique_core.downscale.data import make_shard
+    from unique_core.downscale.data import make_shards
     from unique_core.downscale.registry import split_tiles
-    from unique_core.gpp.registry import load_model
-    from unique_core.world import World
 
     y0, _, y1 = years.partition("-")
     span = range(int(y0), int(y1 or y0) + 1)
-    world = World()
-    models = (load_model("modis"), load_model("landsat"))
     train_tiles, val_tiles = split_tiles()
-    jobs = [(t, y) for t in train_tiles + val_tiles for y in span]
+    # year-major, so that the training years are ready first
+    jobs = [(t, y) for y in span for t in train_tiles + val_tiles]
     bar, update = _tqdm_progress("tile-years", "tile-year")
-    for k, (tile, year) in enumerate(jobs):
-        make_shard(world, tile, year, models)
-        update(k + 1, len(jobs))
+    make_shards(jobs, workers=workers, progress=update)
     bar.close()
     typer.echo(f"samples ready for {len(jobs)} tile-years")
 
@@ -371,8 +367,8 @@ def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years
 @ds_app.command("train")
 @user_errors
 def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind = typer.Option(Kind.diffusion, "--kind"),
-                    steps: int = typer.Option(3000, "--steps", help="Optimiser steps."),
-                    base: int = typer.Option(32, "--base", help="UNet base channels."),
+                    steps: int = typer.Option(2000, "--steps", help="Optimiser steps."),
+                    base: int = typer.Option(16, "--base", help="UNet base channels."),
                     batch: int = typer.Option(12, "--batch"), crop: int = typer.Option(64, "--crop"),
                     out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...).")):
     """Train S1/S2 (or the regression baseline) on 2020-2022; resumes from its checkpoint."""

@@ -30,7 +30,7 @@ from unique_core.grid import FRAME, Region
 from unique_core.landcover import KEYS
 from unique_core.qa import landsat_clear
 from unique_core.resample import bilinear
-from unique_core.world import World
+from unique_core.world import DEFAULT_SEED, World
 from unique_core.world import climate as clim
 from unique_core.world import sensors
 
@@ -139,6 +139,50 @@ def make_shard(world: World, tile: Region, year: int, models, progress: Callable
     return path
 
 
+def make_shards(jobs: list[tuple[Region, int]], workers: int = 1,
+                progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Make the shards of (tile, year) jobs, in `workers` processes; existing shards are kept."""
+    todo = [(t, y) for t, y in jobs if not shard_path(t, y, DEFAULT_SEED).exists()]
+    done = len(jobs) - len(todo)
+    if progress:
+        progress(done, len(jobs))
+    if workers <= 1 or len(todo) <= 1:
+        world, models = _shard_context()
+        for tile, year in todo:
+            make_shard(world, tile, year, models)
+            done += 1
+            if progress:
+                progress(done, len(jobs))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            for future in as_completed([pool.submit(_make_shard_job, t, y) for t, y in todo]):
+                future.result()
+                done += 1
+                if progress:
+                    progress(done, len(jobs))
+    return [shard_path(t, y, DEFAULT_SEED) for t, y in jobs]
+
+
+def _shard_context():
+    from unique_core.gpp.registry import load_model
+
+    return World(), (load_model("modis"), load_model("landsat"))
+
+
+_CONTEXT = None
+
+
+def _make_shard_job(tile: Region, year: int) -> str:
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = _shard_context()
+    world, models = _CONTEXT
+    return str(make_shard(world, tile, year, models))
+
+
 def _landsat_features_on_date(world: World, region: Region, scene: dict, date: dt.date) -> dict[str, np.ndarray]:
     """GPP_L features of an acquisition on its own date (clear pixels: their own values)."""
     from unique_core.gpp import maps
@@ -161,17 +205,33 @@ def _landsat_features_on_date(world: World, region: Region, scene: dict, date: d
 
 @dataclass
 class Sample:
-    """One tile-date, ready for crops: conditioning (C, H, W), target residual, mask, extras."""
+    """One tile-date, ready for crops: conditioning, target residual, mask, extras.
+
+    The static S2 channels are shared by all dates of a tile (one array, not a copy per date),
+    which keeps three years of samples in a few GB.
+    """
 
     tile: Region
     date: dt.date
-    cond: np.ndarray  # (C, H, W) float32, network units
+    static: np.ndarray | None  # (14, H, W) float32 for S2, shared; None for S1
     residual: np.ndarray  # (H, W) float32, (GPP_L - GPP_M_up) / RES_SCALE, 0 where masked
     mask: np.ndarray  # (H, W) bool: clear land pixels with a target
     gpp_m_up: np.ndarray  # (H, W) gC m-2 d-1
     gpp_l: np.ndarray  # (H, W) gC m-2 d-1, NaN where masked
     truth: np.ndarray  # (H, W) gC m-2 d-1
     gpp_m: np.ndarray  # (h+2*3, w+2*3) 500 m with halo
+
+    def cond_window(self, rows: slice, cols: slice) -> np.ndarray:
+        """Conditioning channels (C, h, w) of a window, in network units."""
+        up = (self.gpp_m_up[rows, cols] / GPP_SCALE)[None]
+        if self.static is None:
+            return up.astype(np.float32)
+        return np.concatenate([up, self.static[:, rows, cols]]).astype(np.float32)
+
+    @property
+    def cond(self) -> np.ndarray:
+        """Conditioning channels (C, H, W) of the whole tile."""
+        return self.cond_window(slice(None), slice(None))
 
 
 def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme) -> list[Sample]:
@@ -184,14 +244,13 @@ def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Sc
             with np.load(path) as z:
                 if z["date"].size == 0:
                     continue
+                z = {name: z[name] for name in ("date", "gpp_m", "gpp_l", "truth")}  # each key read once
                 for k in range(len(z["date"])):
                     gpp_m = z["gpp_m"][k]
                     up = upsample(gpp_m, tile)
                     gpp_l = z["gpp_l"][k].astype(np.float32)
                     mask = np.isfinite(gpp_l) & np.isfinite(up)
-                    cond = [up[None] / GPP_SCALE] + ([static] if static is not None else [])
-                    samples.append(Sample(tile, dt.date.fromordinal(int(z["date"][k])),
-                                          np.concatenate(cond).astype(np.float32),
+                    samples.append(Sample(tile, dt.date.fromordinal(int(z["date"][k])), static,
                                           np.where(mask, (gpp_l - up) / RES_SCALE, 0.0).astype(np.float32),
                                           mask, up.astype(np.float32), gpp_l, z["truth"][k].astype(np.float32), gpp_m))
     return samples
@@ -212,7 +271,7 @@ def random_crops(samples: list[Sample], size: int, batch: int, rng: np.random.Ge
         m = s.mask[i:i + size, j:j + size]
         if m.mean() < min_valid:
             continue
-        c = s.cond[:, i:i + size, j:j + size]
+        c = s.cond_window(slice(i, i + size), slice(j, j + size))
         r = s.residual[i:i + size, j:j + size]
         conds.append(c)
         targets.append(r[None])

@@ -64,7 +64,7 @@ def test_windows(world, tiles: list[Region], year: int, n: int, seed: int = 0) -
         pft = np.array([CLASS_TO_PFT[KEYS[c]] if KEYS[c] != "paddy" else "RICE" for c in range(len(KEYS))])[frac.argmax(0)]
         coarse = s.gpp_m[3:-3, 3:-3]  # drop the one-block halo
         gm = coarse[bi * 3: bi * 3 + 9, bj * 3: bj * 3 + 9]  # 3 blocks = 9 cells
-        out.append(Window(region, s.date, s.cond[:, sl[0], sl[1]], s.gpp_m_up[sl], s.gpp_l[sl], s.truth[sl],
+        out.append(Window(region, s.date, s.cond_window(*sl), s.gpp_m_up[sl], s.gpp_l[sl], s.truth[sl],
                           st.land, gm, pft))
         if len(out) >= n:
             break

@@ -34,7 +34,7 @@ NoiseFn = Callable[[int, tuple[int, ...]], torch.Tensor]
 class DownscaleConfig:
     scheme: D.Scheme = "s2"
     kind: Literal["diffusion", "regression"] = "diffusion"
-    base: int = 32
+    base: int = 16
     mults: tuple[int, ...] = (1, 2, 2)
     timesteps: int = 1000
     channels: tuple[str, ...] = field(default_factory=tuple)

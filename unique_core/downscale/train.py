@@ -23,7 +23,7 @@ from unique_core.downscale.model import DownscaleConfig, Downscaler
 
 @dataclass
 class TrainConfig:
-    steps: int = 3000
+    steps: int = 2000
     batch: int = 12
     crop: int = 64
     lr: float = 3e-4

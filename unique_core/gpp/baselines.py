@@ -39,7 +39,7 @@ def mod17_predict(rows: pd.DataFrame) -> np.ndarray:
 def climatology_predict(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     """Mean GPP of the training sites by plant type and 15-day period of the year."""
     def period(df):
-        return ((pd.to_datetime(df["date"]).dt.dayofyear - 1) // 15).to_numpy()
+        return ((pd.to_datetime(df["date"]).dt.day_of_year - 1) // 15).to_numpy()
 
     means = train.assign(period=period(train)).groupby(["pft_name", "period"])["gpp"].mean().to_dict()
     by_pft = train.groupby("pft_name")["gpp"].mean().to_dict()
