@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from unique_core.atomic import write_bytes
 from unique_core.ui.devserver import CHROMIUM, app_server, offline_page, wait_for_app
 
 pytestmark = [pytest.mark.browser,
@@ -57,7 +58,7 @@ def _shot(page, name: str) -> bytes:
     data = page.screenshot(full_page=True)
     if os.environ.get("UNIQUE_UPDATE_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
-        (SHOTS / f"{name}.png").write_bytes(data)
+        write_bytes(SHOTS / f"{name}.png", data)
     return data
 
 
