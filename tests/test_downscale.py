@@ -93,6 +93,19 @@ def test_sampling__same_seed_same_map_other_seed_differs():
     assert not np.allclose(a[0], a[1])  # members differ
 
 
+def test_spread_scale__inflates_deviations_and_keeps_the_mean():
+    m = _random_model()
+    region = Region("r", 100, 100, 2, 2)
+    cond = np.random.default_rng(1).normal(size=(1, 100, 100)).astype(np.float32)
+    raw = sample_residual(m, cond, region.fine, members=3, steps=3, seed=5)
+    m.config.spread_scale = 1.7
+    wide = sample_residual(m, cond, region.fine, members=3, steps=3, seed=5)
+    np.testing.assert_allclose(wide.mean(0), raw.mean(0), atol=1e-5)
+    np.testing.assert_allclose(wide.std(0), 1.7 * raw.std(0), rtol=1e-4, atol=1e-6)
+    single = sample_residual(m, cond, region.fine, members=1, steps=3, seed=5)
+    np.testing.assert_allclose(single[0], raw[0], atol=1e-4)  # one member has no spread to scale
+
+
 def test_tiling__no_seams_across_patch_borders():
     m = _random_model()
     region = Region("r", 100, 100, 6, 6)  # 300 x 300: several overlapping 64 px patches

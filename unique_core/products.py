@@ -164,7 +164,8 @@ class ProductService:
 
             m = registry.load(product)
             wfile = registry.model_dir(product) / "weights.safetensors"
-            digest = hashlib.sha256(wfile.read_bytes()).hexdigest()[:16]
+            # weights and config (the config holds the calibrated spread)
+            digest = hashlib.sha256(wfile.read_bytes() + wfile.with_name("config.json").read_bytes()).hexdigest()[:16]
             return {"model": f"downscale_{product}", "model_version": __version__,
                     "model_hash": f"{digest}+{load_model('modis').digest}"}
         return {"model": None, "model_version": None, "model_hash": None}

@@ -123,7 +123,10 @@ def evaluate(models: dict, windows: list[Window], *, members: int = 8, steps: in
             y_t.append(w.truth[w.land]); p_t.append(mean[w.land]); pfts.append(w.pft[w.land])
             ssims.append(_ssim(np.where(w.land, mean, 0), np.where(w.land, w.truth, 0)))
             cons.append(block_mean_error(mean, w.gpp_m, w.region, w.land))
-            if len(ens) > 1:
+            if len(ens) == 1:  # the CRPS of a point forecast is its absolute error
+                crps_t.append(np.abs(mean[w.land] - w.truth[w.land]).mean())
+                crps_l.append(np.abs(mean[cl] - w.gpp_l[cl]).mean() if cl.any() else np.nan)
+            else:
                 crps_t.append(_crps(ens[:, w.land], w.truth[w.land]).mean())
                 crps_l.append(_crps(ens[:, cl], w.gpp_l[cl]).mean() if cl.any() else np.nan)
                 spreads.append((ens.std(axis=0)[cl].mean(), np.sqrt(np.mean((mean[cl] - w.gpp_l[cl]) ** 2)) if cl.any() else np.nan,
@@ -135,12 +138,15 @@ def evaluate(models: dict, windows: list[Window], *, members: int = 8, steps: in
                "conservation_rmse": round(float(np.nanmean(cons)), 4),
                "by_pft_vs_truth": {p: metrics(yt[pf == p], pt[pf == p]) for p in np.unique(pf) if (pf == p).sum() > 100},
                "seconds": round(time.time() - t0, 1)}
+        res["crps_vs_truth"] = round(float(np.nanmean(crps_t)), 4)
+        res["crps_vs_gpp_l"] = round(float(np.nanmean(crps_l)), 4)
         if spreads:
             sp = np.array(spreads, dtype=float)
-            res["crps_vs_truth"] = round(float(np.nanmean(crps_t)), 4)
-            res["crps_vs_gpp_l"] = round(float(np.nanmean(crps_l)), 4)
             res["spread_skill_vs_gpp_l"] = round(float(np.nanmean(sp[:, 0]) / np.nanmean(sp[:, 1])), 3)
             res["spread_skill_vs_truth"] = round(float(np.nanmean(sp[:, 2]) / np.nanmean(sp[:, 3])), 3)
+            scale = models[base].config.spread_scale
+            res["spread_scale"] = scale
+            res["spread_skill_vs_gpp_l_uncalibrated"] = round(res["spread_skill_vs_gpp_l"] / scale, 3)
         out[method] = res
     base = out.get("gpp_m_bilinear", {}).get("vs_gpp_l", {}).get("rmse")
     for method, res in out.items():
@@ -172,3 +178,29 @@ def rmse_against_steps(model, windows: list[Window], steps_list=(5, 10, 25, 50, 
                      "rmse_vs_truth": metrics(np.concatenate(yt), np.concatenate(pt))["rmse"],
                      "seconds_per_window": round((time.time() - t0) / len(windows), 2)})
     return rows
+
+
+def calibrate_spread(model, windows: list[Window], *, members: int = 8, steps: int | None = 10, seed: int = 0) -> dict:
+    """The factor that makes the raw ensemble's spread match its skill against GPP_L on `windows`.
+
+    Meant for the validation tiles of the training years (never the test year). Spread and
+    skill are defined as in `evaluate` (mean ensemble standard deviation and RMSE of the
+    ensemble mean over each window's clear land pixels, averaged over windows), so the
+    calibrated spread-skill ratio on these windows is 1.
+    """
+    raw = type(model.config)(**{**model.config.to_json(), "spread_scale": 1.0})
+    saved, model.config = model.config, raw
+    try:
+        spreads, skills = [], []
+        for k, w in enumerate(windows):
+            ens = predict_window(raw.scheme, {raw.scheme: model}, w, members=members, steps=steps, seed=seed + k)
+            cl = np.isfinite(w.gpp_l) & w.land
+            if cl.any():
+                spreads.append(ens.std(axis=0)[cl].mean())
+                skills.append(np.sqrt(np.mean((ens.mean(axis=0)[cl] - w.gpp_l[cl]) ** 2)))
+    finally:
+        model.config = saved
+    spread, skill = float(np.mean(spreads)), float(np.mean(skills))
+    return {"spread_scale": round(skill / spread, 4), "rmse": round(skill, 4), "raw_spread": round(spread, 4),
+            "raw_spread_skill": round(spread / skill, 4), "windows": len(spreads), "members": members,
+            "ddim_steps": steps}

@@ -106,7 +106,12 @@ def sample_residual(model: Downscaler, cond: np.ndarray, grid: Grid, *, members:
                 progress(done, total)
             if sampler == "ddpm":
                 noise_cache.clear()
-    return (acc / np.maximum(wsum, 1e-6))[:, :H, :W]
+    out = (acc / np.maximum(wsum, 1e-6))[:, :H, :W]
+    scale = getattr(model.config, "spread_scale", 1.0)
+    if members > 1 and scale != 1.0:  # calibrated spread: members' deviations from their mean, inflated
+        mean = out.mean(axis=0, keepdims=True)
+        out = mean + scale * (out - mean)
+    return out
 
 
 def conserve_block_means(pred: np.ndarray, gpp_m: np.ndarray, region: Region, land: np.ndarray,

@@ -41,6 +41,9 @@ class DownscaleConfig:
     gpp_scale: float = D.GPP_SCALE
     res_scale: float = D.RES_SCALE
     data_version: str = D.DATA_VERSION
+    # ensemble spread inflation fitted on the validation tiles (unique downscale calibrate); 1 = raw
+    spread_scale: float = 1.0
+    spread_calibration: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.channels:

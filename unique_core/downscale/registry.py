@@ -21,7 +21,7 @@ def model_dir(name: str) -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int):
+def _load(path: str, mtimes_ns: tuple[int, int]):
     from unique_core.downscale.model import Downscaler
 
     return Downscaler.load(path)
@@ -33,7 +33,9 @@ def load(name: str, folder: str | Path | None = None):
     if not (path / "weights.safetensors").exists():
         raise ModelError(f"no {name} downscaling model at {path}: train one with "
                          f"`unique downscale {'train --scheme ' + name if name != 'regression' else 'train --scheme s2 --kind regression'}`")
-    return _load(str(path), (path / "weights.safetensors").stat().st_mtime_ns)
+    config = path / "config.json"
+    return _load(str(path), ((path / "weights.safetensors").stat().st_mtime_ns,
+                             config.stat().st_mtime_ns if config.exists() else 0))
 
 
 def split_tiles(seed: int = 2026):

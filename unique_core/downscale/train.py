@@ -123,7 +123,7 @@ def train(mcfg: DownscaleConfig, train_samples: list[D.Sample], val_samples: lis
         if step % tcfg.checkpoint_every == 0 or step == tcfg.steps:
             _save_checkpoint(checkpoint_dir, model, ema, opt, step, rng, history, tcfg)
         if progress:
-            progress(step, tcfg.steps, float(loss))
+            progress(step, tcfg.steps, run_losses[-1])
     ema.eval()
     summary = {"steps": step, "seconds_this_run": round(time.time() - t0, 1), "device": str(device),
                "threads": tcfg.threads, "train_config": asdict(tcfg), "history": history,
