@@ -133,3 +133,17 @@ def test_timeseries__one_column_per_pft(svc, small_region):
     assert sum(areas.values()) == pytest.approx(9.0, rel=0.05)  # 3 x 3 km of land
     tot = analysis.totals(df, areas)
     assert set(tot["period"]) == {"JJA", "year"}
+
+
+def test_cog__named_bands_come_back_by_name(tmp_path, small_region):
+    from unique_core.io.geotiff import read_geotiff, write_cog
+    from unique_core.raster import dataarray
+
+    grid = small_region.fine
+    values = np.stack([np.full(grid.shape, 5.0), np.full(grid.shape, 0.5)]).astype(np.float32)
+    write_cog(dataarray(values, grid, name="s2", units="gC m-2 d-1", long_name="test", band=["mean", "std"]),
+              tmp_path / "s2.tif")
+    back = read_geotiff(tmp_path / "s2.tif")
+    assert list(back["band"].values) == ["mean", "std"]
+    assert float(back.sel(band="std").mean()) == pytest.approx(0.5)
+    assert back.attrs["units"] == "gC m-2 d-1"

@@ -80,6 +80,9 @@ def read_geotiff(path: str | os.PathLike, *, masked: bool = True) -> xr.DataArra
     with rasterio.open(path) as src:
         units = (src.units or [None])[0]
         tags = src.tags()
+        names = list(src.descriptions)
+    if da.sizes.get("band", 1) > 1 and all(names) and len(set(names)) == len(names):
+        da = da.assign_coords(band=names)  # bands by the names write_cog gave them ("mean", "std")
     if units:
         da.attrs["units"] = units
     if tags.get("long_name"):
