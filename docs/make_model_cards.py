@@ -74,7 +74,7 @@ def step2_section() -> list[str]:
             r = ev["methods"][name]
             out.append(f"- Test year {ev['year']} ({ev['windows']} windows of 150 px): RMSE against GPP_L "
                        f"{r['vs_gpp_l']['rmse']:.3f}, against the truth {r['vs_truth']['rmse']:.3f} gC m-2 d-1"
-                       + (f"; CRPS {r['crps_vs_truth']:.3f}, spread/skill {r['spread_skill_vs_gpp_l']:.2f}" if 'crps_vs_truth' in r else "")
+                       + (f"; CRPS {r['crps_vs_truth']:.3f}, spread/skill {r['spread_skill_vs_gpp_l']:.2f}" if 'spread_skill_vs_gpp_l' in r else "")
                        + ".")
         out.append("")
     return out
