@@ -114,6 +114,14 @@ def sample_residual(model: Downscaler, cond: np.ndarray, grid: Grid, *, members:
     return out
 
 
+def _block_means(gpp_m: np.ndarray, nb_r: int, nb_c: int) -> np.ndarray:
+    """Mean of the finite 500 m cells of each 1.5 km block (NaN for blocks at sea)."""
+    cells = gpp_m.reshape(nb_r, 3, nb_c, 3)
+    n = np.isfinite(cells).sum(axis=(1, 3))
+    total = np.where(np.isfinite(cells), cells, 0.0).sum(axis=(1, 3))
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
 def conserve_block_means(pred: np.ndarray, gpp_m: np.ndarray, region: Region, land: np.ndarray,
                          iterations: int = 6) -> np.ndarray:
     """Bring each 1.5 km block's mean over land to GPP_M's mean over that block's land cells.
@@ -122,7 +130,7 @@ def conserve_block_means(pred: np.ndarray, gpp_m: np.ndarray, region: Region, la
     Corrections are smooth (bilinear between block centres) and iterated.
     """
     nb_r, nb_c = region.nbrows, region.nbcols
-    target = np.nanmean(gpp_m.reshape(nb_r, 3, nb_c, 3), axis=(1, 3)) if np.isfinite(gpp_m).any() else None
+    target = _block_means(gpp_m, nb_r, nb_c) if np.isfinite(gpp_m).any() else None
     if target is None:
         return pred
     bgrid = Grid(BLOCK, region.brow0, region.bcol0, nb_r, nb_c)
@@ -140,7 +148,7 @@ def conserve_block_means(pred: np.ndarray, gpp_m: np.ndarray, region: Region, la
 def block_mean_error(pred: np.ndarray, gpp_m: np.ndarray, region: Region, land: np.ndarray) -> float:
     """RMS difference (gC m-2 d-1) between block means of a 30 m map and of GPP_M, over land blocks."""
     nb_r, nb_c = region.nbrows, region.nbcols
-    target = np.nanmean(gpp_m.reshape(nb_r, 3, nb_c, 3), axis=(1, 3))
+    target = _block_means(gpp_m, nb_r, nb_c)
     lm = land.reshape(nb_r, FINE_PER_BLOCK, nb_c, FINE_PER_BLOCK)
     n_land = lm.sum(axis=(1, 3))
     bm = np.where(land, pred, 0.0).reshape(nb_r, FINE_PER_BLOCK, nb_c, FINE_PER_BLOCK).sum(axis=(1, 3)) / np.maximum(n_land, 1)
