@@ -47,10 +47,13 @@ def main() -> None:
         times = []
         for d in DAYS[1:]:
             before = overlay_src(frame)
-            box = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] input")
+            # the date field is a set of spinbuttons (year / month / day): step the day up by one
+            day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] [role='spinbutton'][data-type='day']")
+            assert int(day.get_attribute("aria-valuenow")) == d.day - 1
             t0 = time.perf_counter()
-            box.fill(d.strftime("%Y/%m/%d"))
-            box.press("Enter")
+            day.focus()
+            day.press("ArrowUp")
+            page.locator("h1").first.click()  # the field commits when focus leaves it
             while True:
                 handle = page.locator("iframe[title*='folium']").first.element_handle(timeout=30000)
                 frame = handle.content_frame()
