@@ -78,8 +78,10 @@ def colorize_classes(values: np.ndarray, colours: dict[int, str]) -> np.ndarray:
 
 
 def png_data_url(rgba: np.ndarray) -> str:
+    """A PNG data URL. Fast deflate (level 1): 0.07 s for 1000 x 1000 against 1.5 s with
+    optimize=True, for 10 % more bytes (measured on Jirisan's GPP overlay)."""
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
