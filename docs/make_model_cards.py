@@ -63,8 +63,7 @@ def step2_section() -> list[str]:
                 f"(warm-up, cosine decay), EMA {c['train_config']['ema']}; {c['hardware']}; "
                 f"{c['seconds_this_run']:.0f} s in the last run.",
                 f"- Final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in _last_losses(c).items()) + "."]
-        cal = cfg.get("spread_calibration") or json.loads(
-            (models_dir() / f"downscale_{name}" / "config.json").read_text()).get("spread_calibration")
+        cal = json.loads((models_dir() / f"downscale_{name}" / "config.json").read_text()).get("spread_calibration")
         if cal:
             out.append(f"- Ensemble spread scaled by {cal['spread_scale']:.2f}: the raw ensemble's spread/skill was "
                        f"{cal['raw_spread_skill']:.2f} on {cal['windows']} windows of the validation tiles "

@@ -174,7 +174,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     ev = json.loads((models_dir() / "downscale_evaluation.json").read_text())
     world = World()
-    tiles = registry.split_tiles()[0] + registry.split_tiles()[1]
+    tiles = sum(registry.split_tiles(), ())
     wins = test_windows(world, tiles, ev["year"], ev["windows"])  # the evaluation's own seeded draw
     curve_bil = curve_bilinear(wins, 6) if "rmse_against_steps_s2" in ev else None
     md = tables(ev, curve_bil)

@@ -24,12 +24,8 @@ gpp_app = typer.Typer(no_args_is_help=True, help="Step 1: GPP_M (MODIS) and GPP_
 app.add_typer(gpp_app, name="gpp")
 ds_app = typer.Typer(no_args_is_help=True, help="Step 2: diffusion downscaling of GPP_M to 30 m (S1, S2).")
 app.add_typer(ds_app, name="downscale")
-
-
 products_app = typer.Typer(no_args_is_help=True, help="Products: run or load, list, export, time series.")
 app.add_typer(products_app, name="products")
-
-
 ingest_app = typer.Typer(no_args_is_help=True, help="Real data: check a folder, or fill one from STAC catalogues.")
 app.add_typer(ingest_app, name="ingest")
 
@@ -425,11 +421,11 @@ def downscale_calibrate(scheme: Scheme = typer.Option(..., "--scheme"),
     world = World()
     folder = model_dir_opt or registry.model_dir(scheme.value)
     model = registry.load(scheme.value, folder)
-    wins = []
-    for year in registry.TRAIN_YEARS:
-        wins += test_windows(world, registry.split_tiles()[1], year, -(-windows // len(registry.TRAIN_YEARS)), seed=year)
+    _, val_tiles = registry.split_tiles()
+    per_year = -(-windows // len(registry.TRAIN_YEARS))
+    wins = [w for year in registry.TRAIN_YEARS for w in test_windows(world, val_tiles, year, per_year, seed=year)]
     info = calibrate_spread(model, wins, members=members, steps=steps)
-    info["tiles"] = [t.key for t in registry.split_tiles()[1]]
+    info["tiles"] = [t.key for t in val_tiles]
     info["years"] = list(registry.TRAIN_YEARS)
     cfg = json.loads((Path(folder) / "config.json").read_text())
     cfg["spread_scale"], cfg["spread_calibration"] = info["spread_scale"], info
@@ -516,7 +512,7 @@ def downscale_evaluate(year: int = typer.Option(2023, "--year"), json_out: Optio
     from unique_core.world import World
 
     world = World()
-    tiles = registry.split_tiles()[0] + registry.split_tiles()[1]
+    tiles = sum(registry.split_tiles(), ())
     models = {}
     for name in ("regression", "s1", "s2"):
         try:

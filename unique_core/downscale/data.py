@@ -228,11 +228,6 @@ class Sample:
             return up.astype(np.float32)
         return np.concatenate([up, self.static[:, rows, cols]]).astype(np.float32)
 
-    @property
-    def cond(self) -> np.ndarray:
-        """Conditioning channels (C, H, W) of the whole tile."""
-        return self.cond_window(slice(None), slice(None))
-
 
 def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme) -> list[Sample]:
     """Samples of the given tiles and years from their shards (which must exist)."""

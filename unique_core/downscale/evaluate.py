@@ -12,6 +12,8 @@ true GPP on all its land pixels (which the paper could not do):
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -188,18 +190,15 @@ def calibrate_spread(model, windows: list[Window], *, members: int = 8, steps: i
     ensemble mean over each window's clear land pixels, averaged over windows), so the
     calibrated spread-skill ratio on these windows is 1.
     """
-    raw = type(model.config)(**{**model.config.to_json(), "spread_scale": 1.0})
-    saved, model.config = model.config, raw
-    try:
-        spreads, skills = [], []
-        for k, w in enumerate(windows):
-            ens = predict_window(raw.scheme, {raw.scheme: model}, w, members=members, steps=steps, seed=seed + k)
-            cl = np.isfinite(w.gpp_l) & w.land
-            if cl.any():
-                spreads.append(ens.std(axis=0)[cl].mean())
-                skills.append(np.sqrt(np.mean((ens.mean(axis=0)[cl] - w.gpp_l[cl]) ** 2)))
-    finally:
-        model.config = saved
+    raw = copy.copy(model)  # shares the network; only its config (spread 1) is its own
+    raw.config = dataclasses.replace(model.config, spread_scale=1.0)
+    spreads, skills = [], []
+    for k, w in enumerate(windows):
+        ens = predict_window(raw.config.scheme, {raw.config.scheme: raw}, w, members=members, steps=steps, seed=seed + k)
+        cl = np.isfinite(w.gpp_l) & w.land
+        if cl.any():
+            spreads.append(ens.std(axis=0)[cl].mean())
+            skills.append(np.sqrt(np.mean((ens.mean(axis=0)[cl] - w.gpp_l[cl]) ** 2)))
     spread, skill = float(np.mean(spreads)), float(np.mean(skills))
     return {"spread_scale": round(skill / spread, 4), "rmse": round(skill, 4), "raw_spread": round(spread, 4),
             "raw_spread_skill": round(spread / skill, 4), "windows": len(spreads), "members": members,

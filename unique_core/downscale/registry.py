@@ -38,9 +38,10 @@ def load(name: str, folder: str | Path | None = None):
                              config.stat().st_mtime_ns if config.exists() else 0))
 
 
-def split_tiles(seed: int = 2026):
-    """(training tiles, validation tiles): the same 16 tiles every time."""
+@functools.lru_cache(maxsize=2)
+def split_tiles(seed: int = 2026) -> tuple[tuple, tuple]:
+    """(training tiles, validation tiles): the same 16 tiles every time (drawn once per process)."""
     from unique_core.downscale.data import training_tiles
 
-    tiles = training_tiles(seed, N_TILES)
+    tiles = tuple(training_tiles(seed, N_TILES))
     return tiles[:-N_VAL_TILES], tiles[-N_VAL_TILES:]
