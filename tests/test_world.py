@@ -11,7 +11,8 @@ from unique_core.grid import Region
 from unique_core.landcover import N_CLASSES, class_index
 from unique_core.world import World
 from unique_core.world.climate import parse_date
-from unique_core.world.model import _static
+from unique_core.world import model as world_model
+from unique_core.world.model import HALO_BLOCKS, _pad_blocks, _static, _tile_path, aggregate_static
 
 
 def test_static__same_seed_same_bytes_other_seed_differs(small_region):
@@ -49,6 +50,30 @@ def test_modis__region_alone_equals_cut_from_larger(world, small_region):
     rows, cols = small_region.coarse.window_in(big.coarse)
     for band, values in alone.items():
         np.testing.assert_array_equal(values, large[band][rows, cols], err_msg=band)
+
+
+def test_static_coarse__disk_cache_equals_direct_aggregation_and_heals(world, small_region):
+    fields = ("fractions", "elevation", "class_elevation", "rok", "land", "cos_slope", "south_slope")
+    path = _tile_path(world.seed, _pad_blocks(small_region, HALO_BLOCKS))
+    path.unlink(missing_ok=True)
+    world_model._coarse_box.cache_clear()
+    for halo in (0, HALO_BLOCKS):
+        box = _pad_blocks(small_region, halo)
+        direct = aggregate_static(_static(world.seed, box.fine, False), box.coarse)
+        cached = world.static_coarse(small_region, halo_blocks=halo)
+        assert cached.grid == direct.grid
+        for f in fields:
+            np.testing.assert_array_equal(getattr(cached, f), getattr(direct, f), err_msg=f"{f}, halo {halo}")
+    assert path.exists()
+    # A truncated file is rebuilt, not served and not an error.
+    path.write_bytes(path.read_bytes()[:100])
+    world_model._coarse_box.cache_clear()
+    healed = world.static_coarse(small_region)
+    box = small_region
+    np.testing.assert_array_equal(healed.fractions,
+                                  aggregate_static(_static(world.seed, box.fine, False), box.coarse).fractions)
+    with np.load(path, allow_pickle=False) as z:
+        assert set(z.files) == set(fields)
 
 
 def test_landcover__fractions_are_exact_counts_of_the_5m_map(small_region):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -136,9 +137,19 @@ class World:
         return _static(self.seed, grid, True)
 
     def static_coarse(self, region: Region, *, halo_blocks: int = 0) -> StaticCoarse:
-        """500 m aggregates of the static layers over a region grown by `halo_blocks`."""
-        r = _pad_blocks(region, halo_blocks)
-        return aggregate_static(self.static(r.fine), r.coarse)
+        """500 m aggregates of the static layers over a region grown by `halo_blocks`.
+
+        The aggregates of the region grown by HALO_BLOCKS are made once per machine and kept in
+        the world cache (one small file per box, the format of the country tiles); smaller
+        halos are cut from them, so a region's 30 m layers are never built twice.
+        """
+        if halo_blocks < 0:
+            raise ValueError("halo_blocks must be >= 0")
+        widest = max(halo_blocks, HALO_BLOCKS)
+        r = _pad_blocks(region, widest)
+        sc = _coarse_box(self.seed, r.brow0, r.bcol0, r.nbrows, r.nbcols)
+        cut = (widest - halo_blocks) * COARSE_PER_BLOCK
+        return sc if cut == 0 else _crop_coarse(sc, cut, _pad_blocks(region, halo_blocks).coarse)
 
     def country_tiles(self) -> list[Region]:
         """The 30 x 30 km tiles of the frame that hold South Korean land (for country-wide 500 m work)."""
@@ -319,9 +330,46 @@ def _tile_path(seed: int, tile: Region) -> Path:
 _COARSE_FIELDS = ("fractions", "elevation", "class_elevation", "rok", "land", "cos_slope", "south_slope")
 
 
-def _country_static(seed: int, progress) -> StaticCoarse:
+def _load_coarse(path: Path) -> dict[str, np.ndarray] | None:
+    """The aggregates kept at `path`, or None when missing or unreadable (then they are rebuilt)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {f: z[f] for f in _COARSE_FIELDS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _save_coarse(path: Path, sc: StaticCoarse) -> dict[str, np.ndarray]:
     from unique_core.atomic import atomic_path
 
+    parts = {f: getattr(sc, f) for f in _COARSE_FIELDS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **parts)
+    return parts
+
+
+@functools.lru_cache(maxsize=8)
+def _coarse_box(seed: int, brow0: int, bcol0: int, nbrows: int, nbcols: int) -> StaticCoarse:
+    """500 m static aggregates of a box of blocks, from the disk cache or built at 30 m."""
+    box = Region("box", brow0, bcol0, nbrows, nbcols)
+    path = _tile_path(seed, box)
+    parts = _load_coarse(path)
+    if parts is None:
+        parts = _save_coarse(path, aggregate_static(_static(seed, box.fine, False), box.coarse))
+    return StaticCoarse(box.coarse, **parts)
+
+
+def _crop_coarse(sc: StaticCoarse, n: int, grid: Grid) -> StaticCoarse:
+    """The aggregates with n cells cut from every side (the inverse of _pad_coarse)."""
+    cut = lambda a: a[..., n:-n, n:-n]
+    return StaticCoarse(grid, *(cut(getattr(sc, f)) for f in ("fractions", "elevation", "class_elevation",
+                                                               "rok", "land", "cos_slope", "south_slope")))
+
+
+def _country_static(seed: int, progress) -> StaticCoarse:
     key = (seed, WORLD_VERSION)
     if key in _COUNTRY:
         return _COUNTRY[key]
@@ -333,15 +381,9 @@ def _country_static(seed: int, progress) -> StaticCoarse:
                        np.zeros(g.shape, np.float32), np.ones(g.shape, np.float32), np.zeros(g.shape, np.float32))
     for k, tile in enumerate(tiles):
         path = _tile_path(seed, tile)
-        if path.exists():
-            with np.load(path) as z:
-                parts = {f: z[f] for f in _COARSE_FIELDS}
-        else:
-            sc = aggregate_static(_static(seed, tile.fine, False), tile.coarse)
-            parts = {f: getattr(sc, f) for f in _COARSE_FIELDS}
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, **parts)
+        parts = _load_coarse(path)
+        if parts is None:
+            parts = _save_coarse(path, aggregate_static(_static(seed, tile.fine, False), tile.coarse))
         rows, cols = tile.coarse.window_in(g)
         for f in _COARSE_FIELDS:
             getattr(out, f)[..., rows, cols] = parts[f]
