@@ -5,7 +5,7 @@ from streamlit_folium import st_folium
 
 from unique_core.errors import UniqueError
 from unique_core.ui import cached, state
-from unique_core.viz.maps import build_map, value_at
+from unique_core.viz.maps import base_map, layer_control, product_layer, value_at
 
 sel = state.current()
 st.title("Map")
@@ -40,20 +40,25 @@ def draw() -> None:
     try:
         da = cached.product(name, sel.date, sel.region, sel.source)
         layer = da.sel(band="mean") if "band" in da.dims else da
+        overlay = cached.product_overlay(name, sel.date, sel.region, sel.source)
         towers = cached.towers_in(sel.region, sel.date.year) if show_towers and sel.simulated else None
-        landcover = cached.product("landcover", sel.date, sel.region, sel.source) if show_lc else None
-        fmap = build_map(layer, name=name, title=cached.title(name), hillshade=cached.hillshade(sel.region),
-                         landcover=landcover, opacity=opacity, towers=towers)
+        landcover = cached.landcover_overlay(sel.region, sel.source) if show_lc else None
+        fmap = base_map(overlay.bounds, name=name, title=cached.title(name),
+                        hillshade=cached.hillshade_overlay(sel.region), landcover=landcover, towers=towers)
     except UniqueError as exc:
         st.error(str(exc))
         return
-    out = st_folium(fmap, height=560, use_container_width=True, returned_objects=["last_clicked"],
-                    key=f"map-{name}-{sel.region.key}-{sel.date}-{show_lc}-{show_towers}-{opacity}")
+    # The key leaves out the date and the opacity: the map stays in the browser and only the
+    # product's layer is swapped (streamlit-folium's feature_group_to_add), so a date switch
+    # sends one overlay instead of reloading the map with its hillshade.
+    out = st_folium(fmap, feature_group_to_add=product_layer(overlay, title=cached.title(name), opacity=opacity),
+                    layer_control=layer_control(), height=560, use_container_width=True,
+                    returned_objects=["last_clicked"], key=f"map-{name}-{sel.region.key}-{show_lc}-{show_towers}")
     click = (out or {}).get("last_clicked")
     if click:
         value = value_at(layer, click["lat"], click["lng"])
         units = layer.attrs.get("units", "")
-        st.metric(f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E",
+        st.metric(f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E on {sel.date}",
                   "outside the map" if value is None else f"{value:.2f} {units}")
     else:
         st.caption("Click the map for the value under the cursor.")

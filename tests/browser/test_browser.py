@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.browser,
 
 BOX = "127.14,37.74,127.17,37.77"
 DAY = "2023-07-20"
+NEXT_DAY = dt.date(2023, 7, 21)
 QUERY = f"region=custom&bbox={BOX}&date={DAY}"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -40,6 +41,7 @@ def server(tmp_path_factory):
         ok, _ = svc.available(p)
         if ok:
             svc.get(p, day, region)
+    svc.get("gpp_true", NEXT_DAY, region)
     for p in ("dem", "landcover", "fractions"):
         svc.get(p, None, region)
     with app_server({"UNIQUE_CACHE_DIR": str(cache)}) as url:
@@ -101,6 +103,29 @@ def test_map__the_leaflet_overlay_really_draws(server, pw):
         assert inside.size and coloured.mean() > 0.5, f"only {coloured.mean():.1%} of the overlay is coloured"
         assert page.refused == []  # nothing tried to leave localhost: no CDN, no tiles
         _shot(page, "map_gpp_true")
+
+
+def test_map__a_date_switch_swaps_the_overlay_and_keeps_the_map(server, pw):
+    """The map stays in the browser (no iframe reload) and only the product's image changes."""
+    last_src = "() => { const i = [...document.querySelectorAll('img.leaflet-image-layer')].pop(); return i ? i.src : ''; }"
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?{QUERY}&product=gpp_true")
+        wait_for_app(page)
+        frame = page.locator("iframe[title*='folium']").first.element_handle(timeout=60000).content_frame()
+        frame.wait_for_function("() => document.querySelectorAll('img.leaflet-image-layer').length == 2",
+                                timeout=60000)
+        before = frame.evaluate(last_src)
+        frame.evaluate("() => { window.__kept = 'the same map'; }")
+        day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] [role='spinbutton'][data-type='day']")
+        day.focus()
+        day.press("ArrowUp")
+        page.locator("h1").first.click()  # the field commits when focus leaves it
+        frame.wait_for_function(f"() => ({last_src})() !== {before!r}", timeout=60000)
+        assert frame.evaluate("() => window.__kept") == "the same map"
+        assert frame.evaluate("() => document.querySelectorAll('img.leaflet-image-layer').length") == 2
+        assert page.get_by_text("Click the map").count() == 1
+        _no_exception(page)
+        assert page.refused == []
 
 
 def test_compare__runs_s1_and_s2_beside_modis(server, pw):

@@ -132,6 +132,30 @@ def hillshade(region: Region):
     return make_layer(world(), "hillshade", region, None)
 
 
+# Map overlays are cached as encoded images: a date switch then only looks up a string.
+@st.cache_data(max_entries=32, show_spinner=False)
+def product_overlay(name: str, date: dt.date, region: Region, source: str, params: dict | None = None):
+    """The product's map overlay (its mean where it has members): viz.maps.Overlay."""
+    from unique_core.viz import maps
+
+    da = product(name, date, region, source, params)
+    return maps.product_overlay(da.sel(band="mean") if "band" in da.dims else da, name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hillshade_overlay(region: Region):
+    from unique_core.viz import maps
+
+    return maps.hillshade_overlay(hillshade(region))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def landcover_overlay(region: Region, source: str):
+    from unique_core.viz import maps
+
+    return maps.landcover_overlay(product("landcover", None, region, source))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def layer_png(layer: str, region: Region, date: dt.date | None) -> bytes:
     """A rendered PNG of a simulated-world layer (see unique_core.world.layers)."""

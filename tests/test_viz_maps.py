@@ -1,0 +1,91 @@
+"""Map overlays: placement, image encodings, offline maps, and a base map that stays in the browser."""
+
+import base64
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from unique_core.grid import to_lonlat
+from unique_core.viz import maps
+from unique_core.viz.style import style_for
+from unique_core.world.layers import make_layer
+
+
+def _image(url: str) -> Image.Image:
+    head, data = url.split(",", 1)
+    assert head.startswith("data:image/") and head.endswith(";base64")
+    return Image.open(io.BytesIO(base64.b64decode(data)))
+
+
+@pytest.fixture(scope="module")
+def hillshade(world, small_region):
+    return make_layer(world, "hillshade", small_region, None)
+
+
+def test_to_mercator__bounds_are_the_region_corners(hillshade, small_region):
+    _, bounds = maps.to_mercator(hillshade)
+    x0, y0, x1, y1 = small_region.bounds
+    lons, lats = zip(*(to_lonlat(x, y) for x, y in ((x0, y0), (x0, y1), (x1, y0), (x1, y1))))
+    (south, west), (north, east) = bounds
+    # the Mercator box holds the (slightly rotated) EPSG:5179 square to within a 30 m pixel
+    pixel = 4e-4  # degrees: 30 m is 2.7e-4 of latitude and 3.3e-4 of longitude at 37 N
+    assert south <= min(lats) + pixel and north >= max(lats) - pixel
+    assert west <= min(lons) + pixel and east >= max(lons) - pixel
+    assert north - south < (max(lats) - min(lats)) * 1.05 and east - west < (max(lons) - min(lons)) * 1.05
+
+
+def test_palette_overlay__colours_and_transparency_round_trip():
+    style = style_for("gpp_true")
+    values = np.linspace(style.vmin - 1, style.vmax + 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+    values[:3] = np.nan
+    img = _image(maps.palette_data_url(values, style))
+    assert img.format == "PNG" and img.mode == "P"
+    index = np.asarray(img)
+    assert (index[:3] == 0).all() and (index[3:] > 0).all()
+    assert img.info["transparency"] == 0
+    rgb = np.asarray(img.convert("RGBA")).astype(int)
+    assert (rgb[:3, :, 3] == 0).all() and (rgb[3:, :, 3] == 255).all()
+    expected = maps.colorize(values, style).astype(int)
+    # 255 palette levels against matplotlib's 256: a colour differs by at most a few units
+    assert np.abs(rgb[3:, :, :3] - expected[3:, :, :3]).max() <= 4
+
+
+def test_hillshade_overlay__grey_jpeg_close_to_the_shading(hillshade):
+    values = np.clip(np.asarray(hillshade.values, np.float32), 0, 1)
+    img = _image(maps.hillshade_data_url(values))
+    assert img.format == "JPEG" and img.mode == "L"
+    grey = np.asarray(img).astype(float) / 255
+    assert np.abs(grey - values).mean() < 0.02
+
+
+def test_base_map__offline_with_colour_bar_and_scale(hillshade):
+    hs = maps.hillshade_overlay(hillshade)
+    m = maps.base_map(hs.bounds, name="gpp_true", title="True GPP", hillshade=hs)
+    html = m.get_root().render()
+    assert set(re.findall(r'(?:src|href)="([^"]+)"', html)) == {"/app/static/leaflet.js", "/app/static/leaflet.css"}
+    assert "gC m⁻² d⁻¹" in html and "control.scale({imperial: false})" in html
+
+
+def test_base_map__same_script_whatever_the_product_layer(world, small_region, hillshade):
+    """streamlit-folium keeps the map in the browser while its script's hash holds: the product
+    layer (another day, another opacity) must travel apart from it."""
+    import datetime as dt
+
+    from streamlit_folium import _get_map_string, generate_js_hash
+
+    hs = maps.hillshade_overlay(hillshade)
+    scripts, urls = [], []
+    for day, opacity in ((dt.date(2023, 7, 20), 0.85), (dt.date(2023, 7, 21), 0.5)):
+        layer = make_layer(world, "gpp_true", small_region, day)
+        overlay = maps.product_overlay(layer, "gpp_true")
+        m = maps.base_map(overlay.bounds, name="gpp_true", title="True GPP", hillshade=hs)
+        m.get_root().render()
+        scripts.append(generate_js_hash(_get_map_string(m), "map"))
+        (image,) = maps.product_layer(overlay, title="True GPP", opacity=opacity)._children.values()
+        assert image.url == overlay.url and image.options["opacity"] == opacity
+        urls.append(overlay.url)
+    assert scripts[0] == scripts[1]
+    assert urls[0] != urls[1]
