@@ -5,7 +5,8 @@ from streamlit_folium import st_folium
 
 from unique_core.errors import UniqueError
 from unique_core.ui import cached, state
-from unique_core.viz.maps import base_map, layer_control, product_layer, value_at
+from unique_core.grid import named_regions
+from unique_core.viz.maps import base_map, country_map, layer_control, product_layer, value_at
 
 sel = state.current()
 st.title("Map")
@@ -17,6 +18,21 @@ state.url_sync("product")
 opacity = c2.slider("Opacity", 0.2, 1.0, 0.85, 0.05, key="map_opacity")
 show_lc = c3.toggle("Land cover layer", value=False, key="map_landcover")
 show_towers = c4.toggle("Flux towers", value=False, key="map_towers", help="Korean towers: tower vs map GPP")
+
+if st.toggle("Pick the region on the country map", value=False, key="map_pick",
+             help="Click anywhere in South Korea: a square box around the point becomes the region"):
+    p1, p2 = st.columns([3, 1])
+    p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
+                     help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
+    in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
+    p2.caption(f"In use (red): **{in_use}**, "
+               f"{sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. Green: the named regions.")
+    if state.PICK_ERROR in st.session_state:
+        p2.warning(st.session_state[state.PICK_ERROR])
+    with p1:
+        st_folium(country_map(cached.land_overlay(), named_regions(), sel.region), height=420,
+                  use_container_width=True, returned_objects=["last_clicked"], key=state.PICK_KEY,
+                  on_change=state.pick_from_click)
 
 status, message = cached.status(name, sel.date, sel.region, sel.source)
 if status == "unavailable":

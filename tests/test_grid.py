@@ -54,6 +54,33 @@ def test_region_from_bbox__bad_boxes_say_the_limits(box, crs, message):
         G.region_from_bbox(*box, crs=crs)
 
 
+@pytest.mark.parametrize("size_km", [6, 15, 30])
+def test_region_around__a_click_becomes_a_box_the_sidebar_reproduces(size_km):
+    rng = np.random.default_rng(size_km)
+    made = 0
+    for lon, lat in zip(rng.uniform(126.0, 129.5, 120), rng.uniform(33.2, 38.5, 120)):
+        try:
+            r = G.region_around(lon, lat, size_km)
+        except RegionError:
+            continue  # at sea
+        made += 1
+        n = round(size_km * 1000 / G.BLOCK)
+        assert (r.nbrows, r.nbcols) == (n, n)
+        x, y = G.from_lonlat(lon, lat)
+        x0, y0, x1, y1 = r.bounds
+        assert x0 - G.BLOCK <= x <= x1 + G.BLOCK and y0 - G.BLOCK <= y <= y1 + G.BLOCK  # centred on the click
+        back = G.region_from_bbox(*G.lonlat_box(r), crs="EPSG:4326", name="custom")
+        assert (back.brow0, back.bcol0, back.nbrows, back.nbcols) == (r.brow0, r.bcol0, r.nbrows, r.nbcols)
+    assert made > 30
+
+
+def test_region_around__sea_and_far_points_are_refused():
+    with pytest.raises(RegionError, match="on land"):
+        G.region_around(130.6, 34.0)  # the Korea Strait, east of Busan
+    with pytest.raises(RegionError, match="outside Korea"):
+        G.region_around(110.0, 20.0)
+
+
 def test_get_region__unknown_name_lists_the_names():
     with pytest.raises(RegionError, match="unknown region 'busan'.*gwangneung"):
         G.get_region("busan")

@@ -248,6 +248,41 @@ def region_from_bbox(xmin: float, ymin: float, xmax: float, ymax: float, *,
     return region
 
 
+def region_around(lon: float, lat: float, size_km: float = 15.0, name: str = "custom") -> Region:
+    """The square region of about `size_km` centred on a point (a click on the country map).
+
+    The box is moved inside the frame when the point is near its edge; RegionError when the
+    point is not in the frame or the box is (almost) all sea.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise RegionError(f"({lon}, {lat}) is not a point in degrees; {_limits_text()}")
+    n = max(1, min(MAX_REGION_BLOCKS, round(size_km * 1000.0 / BLOCK)))
+    x, y = from_lonlat(lon, lat)
+    if not (FRAME_XMIN <= x <= FRAME_XMAX and FRAME_YMIN <= y <= FRAME_YMAX):
+        raise RegionError(f"({lon:.3f} E, {lat:.3f} N) is outside Korea: {_limits_text()}")
+    bcol0 = min(max(round((x - FRAME_XMIN) / BLOCK - n / 2), 0), FRAME_BLOCKS_X - n)
+    brow0 = min(max(round((FRAME_YMAX - y) / BLOCK - n / 2), 0), FRAME_BLOCKS_Y - n)
+    region = Region(name, brow0, bcol0, n, n, title="Custom box")
+    land = land_fraction(region)
+    if land < MIN_LAND_FRACTION:
+        raise RegionError(f"the box around ({lon:.3f} E, {lat:.3f} N) is {land:.0%} South Korean land: "
+                          "pick a point on land")
+    return region
+
+
+def lonlat_box(region: Region) -> tuple[float, float, float, float]:
+    """(west, south, east, north) degrees that region_from_bbox(..., crs="EPSG:4326") turns back
+    into exactly this region: the edges are read where they cross the box's centre lines, so the
+    small tilt of EPSG:5179 against the meridians stays well under half a block."""
+    x0, y0, x1, y1 = region.bounds
+    xc, yc = (x0 + x1) / 2, (y0 + y1) / 2
+    west, _ = to_lonlat(x0, yc)
+    east, _ = to_lonlat(x1, yc)
+    _, south = to_lonlat(xc, y0)
+    _, north = to_lonlat(xc, y1)
+    return float(west), float(south), float(east), float(north)
+
+
 def land_fraction(region: Region) -> float:
     """Share of the region that is South Korean land, from the 1 km global land mask."""
     from unique_core.world.coast import coarse_land_mask

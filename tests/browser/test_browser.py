@@ -128,6 +128,30 @@ def test_map__a_date_switch_swaps_the_overlay_and_keeps_the_map(server, pw):
         assert page.refused == []
 
 
+def test_map__a_click_on_the_country_map_picks_the_region(server, pw):
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?{QUERY}&product=gpp_true")
+        wait_for_app(page)
+        page.get_by_text("Pick the region on the country map").click()
+        page.wait_for_function("() => document.querySelectorAll(\"iframe[title*='folium']\").length == 2",
+                               timeout=60000)
+        frame = page.frame_locator("iframe[title*='folium']").first  # the country map comes first
+        frame.locator("img.leaflet-image-layer").wait_for(timeout=60000)
+        page.wait_for_timeout(500)
+        x, y = frame.locator("body").evaluate("() => { const p = window.map.latLngToContainerPoint([36.0, 128.0]);"
+                                              " return [p.x, p.y]; }")  # Gumi, inland
+        frame.locator(".leaflet-container").click(position={"x": x, "y": y})
+        page.wait_for_function("() => new URLSearchParams(location.search).get('region') === 'custom'"
+                               " && !new URLSearchParams(location.search).get('bbox').startsWith('127.14')",
+                               timeout=60000)
+        west, south, east, north = map(float, dict(
+            p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))["bbox"].replace("%2C", ",").split(","))
+        assert west < 128.0 < east and south < 36.0 < north
+        assert 10 < (east - west) * 90 < 20 and 10 < (north - south) * 111 < 20  # the 15 km default
+        _no_exception(page)
+        assert page.refused == []
+
+
 def test_compare__runs_s1_and_s2_beside_modis(server, pw):
     """A newcomer's path: open Compare, press Run, get GPP_M, S1, S2 (and GPP_L, the truth) side by side."""
     with offline_page(pw) as page:

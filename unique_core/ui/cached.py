@@ -149,6 +149,18 @@ def hillshade_overlay(region: Region):
     return maps.hillshade_overlay(hillshade(region))
 
 
+@st.cache_resource(show_spinner=False)
+def land_overlay():
+    """South Korea's land at 500 m for the country map (the same for every session)."""
+    from unique_core.raster import dataarray
+    from unique_core.viz import maps
+    from unique_core.world.coast import coarse_land_mask
+
+    mask, grid = coarse_land_mask()
+    return maps.land_overlay(dataarray(mask.astype("float32"), grid, name="land", units="1",
+                                       long_name="South Korean land share"))
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def landcover_overlay(region: Region, source: str):
     from unique_core.viz import maps

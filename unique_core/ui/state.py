@@ -9,7 +9,7 @@ import streamlit as st
 
 from unique_core.config import data_dir
 from unique_core.errors import UniqueError
-from unique_core.grid import Region, get_region, named_regions, region_from_bbox
+from unique_core.grid import Region, get_region, lonlat_box, named_regions, region_around, region_from_bbox
 
 FIRST_DAY, LAST_DAY = dt.date(2015, 1, 1), dt.date(2023, 12, 31)
 DEFAULT_DAY = dt.date(2023, 7, 15)  # in the test year of Step 2
@@ -156,3 +156,27 @@ def parse_list(options):
             raise ValueError(raw)
         return items
     return parse
+
+
+PICK_KEY = "country_pick"
+PICK_ERROR = "country_pick_error"
+
+
+def pick_from_click() -> None:
+    """st_folium's on_change for the country map: the clicked point becomes the custom box.
+
+    Runs as a callback, before the sidebar's widgets are drawn, so it may set their state.
+    """
+    ss = st.session_state
+    click = (ss.get(PICK_KEY) or {}).get("last_clicked")
+    if not click:
+        return
+    try:
+        region = region_around(float(click["lng"]), float(click["lat"]), float(ss.get("pick_size_km", 15)))
+    except (UniqueError, KeyError, TypeError, ValueError) as exc:
+        ss[PICK_ERROR] = str(exc) if isinstance(exc, UniqueError) else "that click was not a point on the map"
+        return
+    ss.pop(PICK_ERROR, None)
+    ss["region"] = CUSTOM
+    ss["bx0"], ss["by0"], ss["bx1"], ss["by1"] = lonlat_box(region)
+

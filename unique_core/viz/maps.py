@@ -236,6 +236,44 @@ def build_map(layer: xr.DataArray, *, name: str, title: str, hillshade: xr.DataA
     return m
 
 
+def land_overlay(land: xr.DataArray) -> Overlay:
+    """South Korean land (share 0-1 at 500 m) as a light picture for the country map: land in pale
+    green, sea pale blue, so the country shows with no tiles."""
+    values, bounds = to_mercator(land, max_pixels=700)
+    on_land = np.nan_to_num(values) >= 0.5
+    rgba = np.empty((*values.shape, 4), np.uint8)
+    rgba[on_land] = (214, 229, 196, 255)
+    rgba[~on_land] = (218, 232, 244, 255)
+    return Overlay(png_data_url(rgba), bounds)
+
+
+def country_map(land: Overlay, regions: dict, current) -> folium.Map:
+    """South Korea with the named regions and the current one (a click picks a new box).
+
+    regions: name -> Region; current: the Region in use (drawn red).
+    """
+    from unique_core.grid import to_lonlat
+
+    def corners(r):
+        x0, y0, x1, y1 = r.bounds
+        (w, s), (e, n) = to_lonlat(x0, y0), to_lonlat(x1, y1)
+        return [[s, w], [n, e]]
+
+    centre = [(land.bounds[0][0] + land.bounds[1][0]) / 2, (land.bounds[0][1] + land.bounds[1][1]) / 2]
+    m = OfflineMap(location=centre, tiles=None, zoom_start=7, control_scale=False, prefer_canvas=True,
+                   zoomSnap=0.25)
+    m.fit_bounds([[33.1, 125.8], [38.65, 129.7]])
+    folium.raster_layers.ImageOverlay(land.url, land.bounds, name="South Korea", interactive=False,
+                                      zindex=1).add_to(m)
+    for r in regions.values():
+        folium.Rectangle(corners(r), color="#2e7d32", weight=1, fill=True, fill_opacity=0.15,
+                         tooltip=r.title or r.name).add_to(m)
+    folium.Rectangle(corners(current), color="#c62828", weight=3, fill=False,
+                     tooltip=f"in use: {current.title or current.name}").add_to(m)
+    MetricScale().add_to(m)
+    return m
+
+
 def value_at(da: xr.DataArray, lat: float, lon: float) -> float | None:
     """The raster's value at a clicked point (lat/lon degrees), or None outside it."""
     from unique_core.grid import from_lonlat
