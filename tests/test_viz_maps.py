@@ -67,6 +67,15 @@ def test_base_map__offline_with_colour_bar_and_scale(hillshade):
     html = m.get_root().render()
     assert set(re.findall(r'(?:src|href)="([^"]+)"', html)) == {"/app/static/leaflet.js", "/app/static/leaflet.css"}
     assert "gC m⁻² d⁻¹" in html and "control.scale({imperial: false})" in html
+    assert maps.LANDCOVER_LEGEND_ID not in html  # no land cover, no legend
+
+
+def test_base_map__land_cover_legend_follows_its_layer(world, small_region, hillshade):
+    lc = maps.landcover_overlay(make_layer(world, "landcover", small_region, None))
+    m = maps.base_map(lc.bounds, name="gpp_true", title="True GPP", landcover=lc)
+    html = m.get_root().render()
+    assert f'id="{maps.LANDCOVER_LEGEND_ID}"' in html and "Deciduous forest" in html
+    assert '"overlayadd overlayremove"' in html and 'e.name === "Land cover"' in html
 
 
 def test_base_map__same_script_whatever_the_product_layer(world, small_region, hillshade):

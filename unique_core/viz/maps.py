@@ -28,6 +28,7 @@ from unique_core.viz.style import LANDCOVER_COLOURS, Style, style_for
 
 STATIC = "/app/static"
 MAX_PIXELS = 900  # longest side of an overlay image
+LANDCOVER_LEGEND_ID = "unique-landcover-legend"
 
 
 class OfflineMap(folium.Map):
@@ -170,12 +171,33 @@ def colorbar_html(style: Style, title: str) -> str:
             f'<div style="color:#444">{label}</div></div>')
 
 
-def legend_html(entries: list[tuple[str, str]], title: str) -> str:
+def legend_html(entries: list[tuple[str, str]], title: str, element_id: str = "") -> str:
     rows = "".join(f'<div><span style="display:inline-block;width:12px;height:12px;background:{c};'
                    f'margin-right:5px;border:1px solid #777"></span>{n}</div>' for n, c in entries)
-    return (f'<div style="position:absolute;bottom:18px;right:12px;z-index:1000;background:rgba(255,255,255,.9);'
-            f'padding:6px 10px;border-radius:4px;font:12px sans-serif">'
+    ident = f' id="{element_id}"' if element_id else ""
+    return (f'<div{ident} style="position:absolute;bottom:18px;right:12px;z-index:1000;'
+            f'background:rgba(255,255,255,.9);padding:6px 10px;border-radius:4px;font:12px sans-serif">'
             f'<div style="font-weight:600">{title}</div>{rows}</div>')
+
+
+class LegendFollowsLayer(MacroElement):
+    """Shows a legend (an element of the page, by id) only while its layer is on in the layer control."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.on("overlayadd overlayremove", function (e) {
+            var legend = document.getElementById({{ this.element_id|tojson }});
+            if (legend && e.name === {{ this.layer_name|tojson }}) {
+                legend.style.display = e.type === "overlayadd" ? "" : "none";
+            }
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer_name: str, element_id: str):
+        super().__init__()
+        self.layer_name = layer_name
+        self.element_id = element_id
 
 
 def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Overlay | None = None,
@@ -200,7 +222,8 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
         folium.raster_layers.ImageOverlay(landcover.url, landcover.bounds, name="Land cover", opacity=0.7,
                                           interactive=False, zindex=2).add_to(m)
         m.get_root().html.add_child(Element(legend_html(
-            [(c.name, c.colour) for c in CLASSES], "Land cover")))
+            [(c.name, c.colour) for c in CLASSES], "Land cover", element_id=LANDCOVER_LEGEND_ID)))
+        LegendFollowsLayer("Land cover", LANDCOVER_LEGEND_ID).add_to(m)
     for t in towers or []:
         folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
                             fill_opacity=1.0, tooltip=t["name"],
