@@ -49,7 +49,7 @@ def _raw_sampler(model, cond, steps, fmt: torch.memory_format):
             with torch.inference_mode():
                 return model.sample(c, lambda k, shape: torch.randn(shape, generator=g), steps=steps)
         finally:
-            model.net.to(memory_format=torch.contiguous_format)
+            model.net.to(memory_format=torch.channels_last)  # as Downscaler.load leaves it
 
     return run
 

@@ -148,4 +148,7 @@ class Downscaler(torch.nn.Module):
             raise ModelError(f"{folder}: the weights do not match config.json (scheme {config.scheme}, "
                              f"{len(config.channels)} channels, base {config.base}, mults {config.mults}): {first}") from exc
         model.eval()
+        # channels_last weights: 15 % faster sampling on CPU than the default layout (bench_step2);
+        # save() writes contiguous copies, so the files do not change.
+        model.net.to(memory_format=torch.channels_last)
         return model
