@@ -19,7 +19,7 @@ from common import report  # noqa: E402
 
 from unique_core.grid import get_region  # noqa: E402
 from unique_core.products import ProductService  # noqa: E402
-from unique_core.ui.devserver import app_server, offline_page, wait_for_app  # noqa: E402
+from unique_core.ui.devserver import DAY_FIELD, app_server, next_day, offline_page, wait_for_app  # noqa: E402
 
 REGION = "jirisan"
 DAYS = [dt.date(2023, 7, 20) + dt.timedelta(k) for k in range(6)]
@@ -47,13 +47,9 @@ def main() -> None:
         times = []
         for d in DAYS[1:]:
             before = overlay_src(frame)
-            # the date field is a set of spinbuttons (year / month / day): step the day up by one
-            day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] [role='spinbutton'][data-type='day']")
-            assert int(day.get_attribute("aria-valuenow")) == d.day - 1
+            assert int(page.locator(DAY_FIELD).get_attribute("aria-valuenow")) == d.day - 1
             t0 = time.perf_counter()
-            day.focus()
-            day.press("ArrowUp")
-            page.locator("h1").first.click()  # the field commits when focus leaves it
+            next_day(page)
             while True:
                 handle = page.locator("iframe[title*='folium']").first.element_handle(timeout=30000)
                 frame = handle.content_frame()

@@ -6,6 +6,7 @@ from streamlit_folium import st_folium
 from unique_core.errors import UniqueError
 from unique_core.ui import cached, state
 from unique_core.grid import named_regions
+from unique_core.products import mean_layer
 from unique_core.viz.maps import base_map, country_map, layer_control, product_layer, value_at
 
 sel = state.current()
@@ -55,7 +56,7 @@ else:
 def draw() -> None:
     try:
         da = cached.product(name, sel.date, sel.region, sel.source)
-        layer = da.sel(band="mean") if "band" in da.dims else da
+        layer = mean_layer(da)
         overlay = cached.product_overlay(name, sel.date, sel.region, sel.source)
         towers = cached.towers_in(sel.region, sel.date.year) if show_towers and sel.simulated else None
         landcover = cached.landcover_overlay(sel.region, sel.source) if show_lc else None

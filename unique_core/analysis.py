@@ -17,6 +17,7 @@ import pandas as pd
 from unique_core.gpp.cv import metrics
 from unique_core.grid import Region
 from unique_core.landcover import KEYS, PFTS, analysis_pft
+from unique_core.products import mean_layer
 
 Progress = Callable[[str, int, int], None] | None
 SEASONS = {"DJF": (12, 1, 2), "MAM": (3, 4, 5), "JJA": (6, 7, 8), "SON": (9, 10, 11)}
@@ -82,7 +83,7 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
     rows = []
     for k, d in enumerate(days):
         da = service.get(product, d, region, params)
-        values = np.asarray(da.sel(band="mean").values if "band" in da.dims else da.values, dtype=float)
+        values = np.asarray(mean_layer(da).values, dtype=float)
         rows.append({"date": d, **pft_means(values, weights)})
         if progress:
             progress(f"{product} maps", k + 1, len(days))

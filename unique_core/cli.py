@@ -131,7 +131,8 @@ def world_render(
     world = World(seed)
     da = make_layer(world, layer, reg, day)
     if suffix == ".png":
-        from unique_core.viz.render import LANDCOVER_CATEGORIES, render_png
+        from unique_core.viz.render import render_png
+        from unique_core.viz.style import LANDCOVER_CATEGORIES
         from unique_core.world.layers import CLOUD_CLASSES, CLOUD_COLOURS
 
         title = f"{LAYERS[layer].title}: {reg.title or reg.name}" + (f", {day.isoformat()}" if day else "")

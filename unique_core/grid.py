@@ -163,12 +163,17 @@ class Region:
         return Region(name or f"{self.name}-sub", self.brow0 + brow0, self.bcol0 + bcol0,
                       nbrows, nbcols)
 
-    def to_dict(self) -> dict:
+    @property
+    def lonlat_bounds(self) -> tuple[float, float, float, float]:
+        """(lon, lat) of the lower-left and upper-right corners: (west, south, east, north) degrees."""
         lon0, lat0 = to_lonlat(self.bounds[0], self.bounds[1])
         lon1, lat1 = to_lonlat(self.bounds[2], self.bounds[3])
+        return float(lon0), float(lat0), float(lon1), float(lat1)
+
+    def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description,
                 "bounds_epsg5179": list(self.bounds),
-                "bounds_lonlat": [round(float(v), 5) for v in (lon0, lat0, lon1, lat1)],
+                "bounds_lonlat": [round(v, 5) for v in self.lonlat_bounds],
                 "size_km": list(self.size_km), "fine_shape": list(self.fine.shape),
                 "coarse_shape": list(self.coarse.shape), "key": self.key}
 

@@ -55,6 +55,11 @@ class ProductSpec:
     country: bool = False  # may be asked for the whole frame (500 m only)
 
 
+def mean_layer(da: xr.DataArray) -> xr.DataArray:
+    """The map of a product: the ensemble mean of S1/S2 (bands mean, std), the product itself otherwise."""
+    return da.sel(band="mean") if "band" in da.dims else da
+
+
 SPECS: dict[str, ProductSpec] = {s.name: s for s in (
     ProductSpec("gpp_m", "GPP_M (MODIS, 500 m)", "500 m", True, "1", "gC m-2 d-1",
                 "Daily GPP from MODIS-like indices and reanalysis meteorology (LightGBM, Step 1).", True),

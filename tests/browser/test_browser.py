@@ -9,12 +9,13 @@ import io
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 
 from unique_core.atomic import write_bytes
-from unique_core.ui.devserver import CHROMIUM, app_server, offline_page, wait_for_app
+from unique_core.ui.devserver import CHROMIUM, app_server, next_day, offline_page, wait_for_app
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists(),
@@ -116,10 +117,7 @@ def test_map__a_date_switch_swaps_the_overlay_and_keeps_the_map(server, pw):
                                 timeout=60000)
         before = frame.evaluate(last_src)
         frame.evaluate("() => { window.__kept = 'the same map'; }")
-        day = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] [role='spinbutton'][data-type='day']")
-        day.focus()
-        day.press("ArrowUp")
-        page.locator("h1").first.click()  # the field commits when focus leaves it
+        next_day(page)
         frame.wait_for_function(f"() => ({last_src})() !== {before!r}", timeout=60000)
         assert frame.evaluate("() => window.__kept") == "the same map"
         assert frame.evaluate("() => document.querySelectorAll('img.leaflet-image-layer').length") == 2
@@ -144,8 +142,7 @@ def test_map__a_click_on_the_country_map_picks_the_region(server, pw):
         page.wait_for_function("() => new URLSearchParams(location.search).get('region') === 'custom'"
                                " && !new URLSearchParams(location.search).get('bbox').startsWith('127.14')",
                                timeout=60000)
-        west, south, east, north = map(float, dict(
-            p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))["bbox"].replace("%2C", ",").split(","))
+        west, south, east, north = map(float, parse_qs(urlsplit(page.url).query)["bbox"][0].split(","))
         assert west < 128.0 < east and south < 36.0 < north
         assert 10 < (east - west) * 90 < 20 and 10 < (north - south) * 111 < 20  # the 15 km default
         _no_exception(page)

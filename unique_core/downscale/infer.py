@@ -107,7 +107,7 @@ def sample_residual(model: Downscaler, cond: np.ndarray, grid: Grid, *, members:
             if sampler == "ddpm":
                 noise_cache.clear()
     out = (acc / np.maximum(wsum, 1e-6))[:, :H, :W]
-    scale = getattr(model.config, "spread_scale", 1.0)
+    scale = model.config.spread_scale
     if members > 1 and scale != 1.0:  # calibrated spread: members' deviations from their mean, inflated
         mean = out.mean(axis=0, keepdims=True)
         out = mean + scale * (out - mean)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from unique_core.errors import UniqueError
 from unique_core.grid import Region
-from unique_core.products import SPECS, ProductService
+from unique_core.products import SPECS, ProductService, mean_layer
 from unique_core.world import World
 
 MAP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "gpp_true", "modis_ndvi", "landsat_ndvi", "dem", "landcover")
@@ -139,7 +139,7 @@ def product_overlay(name: str, date: dt.date, region: Region, source: str, param
     from unique_core.viz import maps
 
     da = product(name, date, region, source, params)
-    return maps.product_overlay(da.sel(band="mean") if "band" in da.dims else da, name)
+    return maps.product_overlay(mean_layer(da), name)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -171,7 +171,8 @@ def landcover_overlay(region: Region, source: str):
 @st.cache_data(max_entries=16, show_spinner=False)
 def layer_png(layer: str, region: Region, date: dt.date | None) -> bytes:
     """A rendered PNG of a simulated-world layer (see unique_core.world.layers)."""
-    from unique_core.viz.render import LANDCOVER_CATEGORIES, render_png
+    from unique_core.viz.render import render_png
+    from unique_core.viz.style import LANDCOVER_CATEGORIES
     from unique_core.world.layers import LAYERS, make_layer
 
     da = make_layer(world(), layer, region, date if LAYERS[layer].dynamic else None)

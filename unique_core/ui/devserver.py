@@ -82,3 +82,20 @@ def wait_for_app(page, timeout_ms: int = 180000) -> None:
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                timeout=timeout_ms)
         time.sleep(0.4)
+
+
+DAY_FIELD = "[data-testid='stSidebar'] [data-testid='stDateInput'] [role='spinbutton'][data-type='day']"
+
+
+def next_day(page) -> int:
+    """Step the sidebar's date one day on, as a user does (returns the day shown before).
+
+    Streamlit 1.67's date field is a set of spinbuttons (year / month / day); it commits its
+    value when the focus leaves it.
+    """
+    day = page.locator(DAY_FIELD)
+    before = int(day.get_attribute("aria-valuenow"))
+    day.focus()
+    day.press("ArrowUp")
+    page.locator("h1").first.click()
+    return before

@@ -23,8 +23,7 @@ from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from unique_core.grid import CRS
-from unique_core.landcover import CLASSES
-from unique_core.viz.style import LANDCOVER_COLOURS, Style, style_for
+from unique_core.viz.style import LANDCOVER_CATEGORIES, LANDCOVER_COLOURS, Style, style_for
 
 STATIC = "/app/static"
 MAX_PIXELS = 900  # longest side of an overlay image
@@ -206,8 +205,8 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
     """The parts of a map that stay when the date changes: view, hillshade, land cover, towers,
     scale and the colour bar of product `name`.
 
-    The product itself goes on top as `product_layer` (in the app, a feature group that
-    streamlit-folium swaps in the browser without reloading the map). towers: dicts with lat,
+    The product goes on top as `product_layer`, passed apart (streamlit-folium's
+    feature_group_to_add) so that the browser swaps it without reloading the map. towers: dicts with lat,
     lon, name and popup_html. Tiles (OpenStreetMap) only if asked: the data never depend on them.
     """
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
@@ -222,7 +221,7 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
         folium.raster_layers.ImageOverlay(landcover.url, landcover.bounds, name="Land cover", opacity=0.7,
                                           interactive=False, zindex=2).add_to(m)
         m.get_root().html.add_child(Element(legend_html(
-            [(c.name, c.colour) for c in CLASSES], "Land cover", element_id=LANDCOVER_LEGEND_ID)))
+            list(LANDCOVER_CATEGORIES), "Land cover", element_id=LANDCOVER_LEGEND_ID)))
         LegendFollowsLayer("Land cover", LANDCOVER_LEGEND_ID).add_to(m)
     for t in towers or []:
         folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
@@ -246,19 +245,6 @@ def layer_control() -> folium.LayerControl:
     return folium.LayerControl(position="topleft", collapsed=True)
 
 
-def build_map(layer: xr.DataArray, *, name: str, title: str, hillshade: xr.DataArray | None = None,
-              landcover: xr.DataArray | None = None, opacity: float = 0.85,
-              towers: list[dict] | None = None, basemap_tiles: bool = False) -> folium.Map:
-    """A whole map in one piece (for export or notebooks): the base map with the product on top."""
-    overlay = product_overlay(layer, name)
-    m = base_map(overlay.bounds, name=name, title=title,
-                 hillshade=hillshade_overlay(hillshade) if hillshade is not None else None,
-                 landcover=landcover_overlay(landcover) if landcover is not None else None,
-                 towers=towers, basemap_tiles=basemap_tiles)
-    product_layer(overlay, title=title, opacity=opacity).add_to(m)
-    return m
-
-
 def land_overlay(land: xr.DataArray) -> Overlay:
     """South Korean land (share 0-1 at 500 m) as a light picture for the country map: land in pale
     green, sea pale blue, so the country shows with no tiles."""
@@ -275,12 +261,9 @@ def country_map(land: Overlay, regions: dict, current) -> folium.Map:
 
     regions: name -> Region; current: the Region in use (drawn red).
     """
-    from unique_core.grid import to_lonlat
-
     def corners(r):
-        x0, y0, x1, y1 = r.bounds
-        (w, s), (e, n) = to_lonlat(x0, y0), to_lonlat(x1, y1)
-        return [[s, w], [n, e]]
+        west, south, east, north = r.lonlat_bounds
+        return [[south, west], [north, east]]
 
     centre = [(land.bounds[0][0] + land.bounds[1][0]) / 2, (land.bounds[0][1] + land.bounds[1][1]) / 2]
     m = OfflineMap(location=centre, tiles=None, zoom_start=7, control_scale=False, prefer_canvas=True,

@@ -16,7 +16,6 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from unique_core.atomic import atomic_path  # noqa: E402
-from unique_core.landcover import CLASSES  # noqa: E402
 from unique_core.viz.style import style_for  # noqa: E402
 
 
@@ -67,5 +66,3 @@ def render_png(da: xr.DataArray, path: str | os.PathLike | None = None, *, title
             tmp.write_bytes(data)
     return data
 
-
-LANDCOVER_CATEGORIES = tuple((c.name, c.colour) for c in CLASSES)

@@ -38,6 +38,7 @@ STYLES: dict[str, Style] = {
 
 LANDCOVER_COLOURS = {c.id: c.colour for c in CLASSES}
 LANDCOVER_NAMES = {c.id: c.name for c in CLASSES}
+LANDCOVER_CATEGORIES = tuple((c.name, c.colour) for c in CLASSES)  # (name, colour) by class value 1..n
 
 
 def style_for(name: str) -> Style:

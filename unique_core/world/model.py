@@ -351,22 +351,24 @@ def _save_coarse(path: Path, sc: StaticCoarse) -> dict[str, np.ndarray]:
     return parts
 
 
-@functools.lru_cache(maxsize=8)
-def _coarse_box(seed: int, brow0: int, bcol0: int, nbrows: int, nbcols: int) -> StaticCoarse:
-    """500 m static aggregates of a box of blocks, from the disk cache or built at 30 m."""
-    box = Region("box", brow0, bcol0, nbrows, nbcols)
+def _box_parts(seed: int, box: Region) -> dict[str, np.ndarray]:
+    """The 500 m static aggregates of a box of blocks: read from the world cache, or built at 30 m and kept."""
     path = _tile_path(seed, box)
     parts = _load_coarse(path)
     if parts is None:
         parts = _save_coarse(path, aggregate_static(_static(seed, box.fine, False), box.coarse))
-    return StaticCoarse(box.coarse, **parts)
+    return parts
+
+
+@functools.lru_cache(maxsize=8)
+def _coarse_box(seed: int, brow0: int, bcol0: int, nbrows: int, nbcols: int) -> StaticCoarse:
+    box = Region("box", brow0, bcol0, nbrows, nbcols)
+    return StaticCoarse(box.coarse, **_box_parts(seed, box))
 
 
 def _crop_coarse(sc: StaticCoarse, n: int, grid: Grid) -> StaticCoarse:
     """The aggregates with n cells cut from every side (the inverse of _pad_coarse)."""
-    cut = lambda a: a[..., n:-n, n:-n]
-    return StaticCoarse(grid, *(cut(getattr(sc, f)) for f in ("fractions", "elevation", "class_elevation",
-                                                               "rok", "land", "cos_slope", "south_slope")))
+    return StaticCoarse(grid, **{f: getattr(sc, f)[..., n:-n, n:-n] for f in _COARSE_FIELDS})
 
 
 def _country_static(seed: int, progress) -> StaticCoarse:
@@ -380,10 +382,7 @@ def _country_static(seed: int, progress) -> StaticCoarse:
                        np.zeros((N_CLASSES, *g.shape), np.float32), np.zeros(g.shape, np.float32),
                        np.zeros(g.shape, np.float32), np.ones(g.shape, np.float32), np.zeros(g.shape, np.float32))
     for k, tile in enumerate(tiles):
-        path = _tile_path(seed, tile)
-        parts = _load_coarse(path)
-        if parts is None:
-            parts = _save_coarse(path, aggregate_static(_static(seed, tile.fine, False), tile.coarse))
+        parts = _box_parts(seed, tile)
         rows, cols = tile.coarse.window_in(g)
         for f in _COARSE_FIELDS:
             getattr(out, f)[..., rows, cols] = parts[f]
