@@ -32,15 +32,23 @@ Progress = Callable[[int, int], None] | None
 _NONVEG = (class_index("water"), class_index("barren"))
 
 
-def _days(date: dt.date, before: int, after: int) -> list[dt.date]:
+def _days(world, date: dt.date, before: int, after: int) -> list[dt.date]:
+    """The days around `date`, cut to the simulated period (real data has the dates its files have)."""
+    days = [date + dt.timedelta(k) for k in range(-before, after + 1)]
+    if not getattr(world, "simulated", True):
+        return days
     first, last = dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
-    return [date + dt.timedelta(k) for k in range(-before, after + 1)
-            if first <= date + dt.timedelta(k) <= last]
+    return [d for d in days if first <= d <= last]
+
+
+def _check_date(world, date: dt.date) -> None:
+    if getattr(world, "simulated", True):
+        clim.check_date(date)
 
 
 def met_inputs(world: World, grid: Grid, elevation: np.ndarray, date: dt.date) -> dict[str, np.ndarray]:
     """Meteorological features on `grid` for `date` (30 days of reanalysis behind it)."""
-    days = _days(date, 29, 0)
+    days = _days(world, date, 29, 0)
     lw = _lattice_cached(grid)
     z_met = clim.interpolate(world.lattice_orography(), lw)
     dz = (elevation - z_met).astype(np.float32)
@@ -124,7 +132,7 @@ def modis_inputs(world: World, date: dt.date, region: Region | None = None, prog
                  ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray]:
     """GPP_M features on a region's 500 m grid (or the whole frame), the grid, and a land mask."""
     observe, grid, fractions, elevation, land = modis_observer(world, region)
-    days = _days(date, F.MODIS_MAX_GAP, F.MODIS_MAX_GAP)
+    days = _days(world, date, F.MODIS_MAX_GAP, F.MODIS_MAX_GAP)
     vis, clear = modis_stack(observe, days, progress)
     feats = modis_features(vis, clear, days.index(date))
     feats.update(met_inputs(world, grid, elevation, date))
@@ -135,7 +143,7 @@ def modis_inputs(world: World, date: dt.date, region: Region | None = None, prog
 def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, progress: Progress = None
               ) -> xr.DataArray:
     """GPP_M (gC m-2 d-1) at 500 m for a region, or all of South Korea when region is None."""
-    clim.check_date(date)
+    _check_date(world, date)
     feats, grid, land = modis_inputs(world, date, region, progress)
     gpp = predict_on(model, feats, land)
     return dataarray(gpp, grid, name="gpp_m", units="gC m-2 d-1",
@@ -185,7 +193,7 @@ def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progre
 
 def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Progress = None) -> xr.DataArray:
     """GPP_L (gC m-2 d-1) at 30 m for a region and day (interpolated Landsat-like inputs)."""
-    clim.check_date(date)
+    _check_date(world, date)
     feats, land = landsat_inputs(world, region, date, progress)
     gpp = predict_on(model, feats, land)
     return dataarray(gpp, region.fine, name="gpp_l", units="gC m-2 d-1",
@@ -196,7 +204,7 @@ def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Prog
 # ------------------------------------------------------------------ a region-year of GPP_M, vectorised
 def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date]) -> dict[str, np.ndarray]:
     """Meteorological features (T, h, w) for consecutive days, computed as in `met_inputs`."""
-    ext = _days(days[0], 29, 0)[:-1] + days  # the 29 days before the first, for the trailing means
+    ext = _days(world, days[0], 29, 0)[:-1] + days  # the 29 days before the first, for the trailing means
     lw = _lattice_cached(grid)
     dz = (elevation - clim.interpolate(world.lattice_orography(), lw)).astype(np.float32)
     lat = {k: np.stack([world.climate.day(d)[k] for d in ext]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
@@ -219,11 +227,11 @@ def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date
 def gpp_m_series(model, world: World, region: Region, start: dt.date, end: dt.date, progress: Progress = None
                  ) -> tuple[np.ndarray, list[dt.date]]:
     """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
-    clim.check_date(start)
-    clim.check_date(end)
+    _check_date(world, start)
+    _check_date(world, end)
     observe, grid, fractions, elevation, land = modis_observer(world, region)
     days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
-    stack_days = _days(start, F.MODIS_MAX_GAP, 0)[:-1] + days + _days(end, 0, F.MODIS_MAX_GAP)[1:]
+    stack_days = _days(world, start, F.MODIS_MAX_GAP, 0)[:-1] + days + _days(world, end, 0, F.MODIS_MAX_GAP)[1:]
     vis, clear = modis_stack(observe, stack_days, progress)
     at = np.array([stack_days.index(d) for d in days])
     feats: dict[str, np.ndarray] = {}

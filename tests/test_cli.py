@@ -1,0 +1,100 @@
+"""The CLI's error contract: one line for every error, never a traceback (issue 12 §6)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from unique_core.cli import app
+from unique_core.cli import common
+
+runner = CliRunner()
+
+
+def _one_line_error(res) -> str:
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert "Traceback" not in res.output
+    assert len(lines) == 1, res.output
+    return lines[0]
+
+
+def test_user_error__one_line_exit_2():
+    res = runner.invoke(app, ["world", "render", "--layer", "dem", "--out", "x.png"])
+    assert res.exit_code == 2
+    assert _one_line_error(res) == "error: give exactly one of --region NAME or --bbox XMIN YMIN XMAX YMAX"
+
+
+def test_unexpected_error__one_line_with_log_path(monkeypatch):
+    import unique_core.grid
+
+    def broken():
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(unique_core.grid, "named_regions", broken)
+    res = runner.invoke(app, ["world", "regions"])
+    assert res.exit_code == 1
+    line = _one_line_error(res)
+    assert line.startswith("error: unexpected RuntimeError: disk on fire; the traceback is in ")
+    log = common.log_path()
+    assert str(log) in line
+    assert "disk on fire" in log.read_text() and "Traceback" in log.read_text()
+
+
+def test_unexpected_error__debug_shows_traceback(monkeypatch):
+    import unique_core.grid
+
+    monkeypatch.setattr(unique_core.grid, "named_regions", lambda: 1 / 0)
+    monkeypatch.setitem(common._state, "debug", False)
+    res = runner.invoke(app, ["--debug", "world", "regions"])
+    assert isinstance(res.exception, ZeroDivisionError)
+
+
+@pytest.mark.parametrize("cadence", ["0", "-1"])
+def test_precompute__cadence_below_one_is_refused(cadence):
+    res = runner.invoke(app, ["products", "precompute", "--cadence", cadence, "--regions", "gwangneung"])
+    assert res.exit_code == 2
+    assert "Invalid value for '--cadence'" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("args", [["downscale", "run", "--scheme", "s2", "--date", "2023-07-15", "--region",
+                                   "jirisan", "--out", "x.tif", "--members", "0"],
+                                  ["products", "get", "-p", "s2", "-d", "2023-07-15", "-r", "jirisan",
+                                   "--members", "1000"],
+                                  ["products", "get", "-p", "s2", "-d", "2023-07-15", "-r", "jirisan",
+                                   "--steps", "0"]])
+def test_option_ranges__refused_by_typer(args):
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert "Invalid value" in res.output
+
+
+def test_export__out_dir_that_is_a_file(tmp_path):
+    f = tmp_path / "passwd"
+    f.write_text("root:x:0:0")
+    res = runner.invoke(app, ["products", "export", "-p", "dem", "-r", "gwangneung", "--out-dir", str(f)])
+    assert res.exit_code == 2
+    assert _one_line_error(res) == f"error: --out-dir {f} is a file, not a folder: give a folder to write into"
+    assert f.read_text() == "root:x:0:0"
+
+
+def test_ingest_check__missing_folder(tmp_path):
+    res = runner.invoke(app, ["ingest", "check", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2
+    assert "no such folder" in _one_line_error(res)
+
+
+def test_data__missing_folder_is_one_line(tmp_path):
+    res = runner.invoke(app, ["products", "get", "-p", "dem", "-r", "gwangneung", "--data", str(tmp_path / "no")])
+    assert res.exit_code == 2
+    assert _one_line_error(res).startswith(f"error: {tmp_path / 'no'}: no such folder")
+
+
+def test_parse_day__real_data_has_no_simulated_period():
+    class Real:
+        simulated = False
+
+    assert common.parse_day("2024-03-01", Real()).isoformat() == "2024-03-01"
+    with pytest.raises(Exception, match="outside the simulated period"):
+        common.parse_day("2024-03-01", None)
+    with pytest.raises(Exception, match="is not a date"):
+        common.parse_day("2023-02-30", Real())

@@ -1,0 +1,165 @@
+"""`unique downscale`: Step 2, diffusion downscaling of GPP_M to 30 m (S1, S2) and its peers."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from unique_core.cli.common import (BboxOpt, BoxCRS, CrsOpt, MAX_MEMBERS, MAX_STEPS, RegionOpt, Scheme, SourceOpt,
+                                    command, group, parse_day, progress_bar, require_suffix, resolve_region, source,
+                                    source_label, staged_progress, write_json)
+from unique_core.errors import UniqueError
+
+ds_app = group("downscale", "Step 2: diffusion downscaling of GPP_M to 30 m (S1, S2).")
+
+
+class Kind(str, Enum):
+    diffusion = "diffusion"
+    regression = "regression"
+
+
+ModelOpt = typer.Option(None, "--model", help="Model folder (default: shipped).")
+
+
+@command(ds_app, "data")
+def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years, e.g. 2020-2023."),
+                   workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                               help="Processes (each holds a world; ~1.5 GB).")):
+    """Make the Step 2 samples (GPP_M and GPP_L pairs on clear days) of every tile and year (resumable)."""
+    from unique_core.downscale.data import make_shards
+    from unique_core.downscale.registry import split_tiles
+
+    y0, _, y1 = years.partition("-")
+    try:
+        span = range(int(y0), int(y1 or y0) + 1)
+    except ValueError:
+        raise UniqueError(f"--years {years!r}: give a year or a range such as 2020-2023") from None
+    tiles = sum(split_tiles(), ())
+    jobs = [(t, y) for y in span for t in tiles]  # year-major, so that the training years are ready first
+    bar, update = progress_bar("tile-years", "tile-year")
+    make_shards(jobs, workers=workers, progress=update)
+    bar.close()
+    typer.echo(f"samples ready for {len(jobs)} tile-years")
+
+
+@command(ds_app, "train")
+def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind = typer.Option(Kind.diffusion, "--kind"),
+                    steps: int = typer.Option(8000, "--steps", min=1,
+                                              help="Optimiser steps (shipped: S2 8000, S1 6000, regression 4000)."),
+                    base: int = typer.Option(16, "--base", min=4, max=128, help="UNet base channels."),
+                    batch: int = typer.Option(12, "--batch", min=1), crop: int = typer.Option(64, "--crop", min=16),
+                    out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...).")):
+    """Train S1/S2 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
+    from unique_core.downscale.train import train_shipped
+
+    bar, update = progress_bar(f"training {scheme.value} {kind.value}", "step")
+    target, card = train_shipped(scheme.value, kind.value, steps=steps, base=base, batch=batch, crop=crop, out=out,
+                                 progress=lambda i, n, loss: update(i, n))
+    bar.close()
+    typer.echo(f"saved {card['name']} ({card['parameters']:,} parameters) to {target}")
+
+
+@command(ds_app, "calibrate")
+def downscale_calibrate(scheme: Scheme = typer.Option(..., "--scheme"),
+                        windows: int = typer.Option(24, "--windows", min=1, help="150 px validation windows."),
+                        members: int = typer.Option(8, "--members", min=2, max=MAX_MEMBERS),
+                        steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
+                        model_dir: Optional[Path] = ModelOpt):
+    """Fit the ensemble-spread factor of S1/S2 on the validation tiles of the training years (not the test year)."""
+    from unique_core.downscale.evaluate import calibrate_shipped
+
+    folder, info = calibrate_shipped(scheme.value, windows=windows, members=members, steps=steps, folder=model_dir)
+    typer.echo(f"{scheme.value}: raw spread/skill {info['raw_spread_skill']:.3f} on {info['windows']} validation "
+               f"windows; spread scale {info['spread_scale']:.3f} written to {Path(folder) / 'config.json'}")
+
+
+@command(ds_app, "run")
+def downscale_run(scheme: Scheme = typer.Option(..., "--scheme"), date: str = typer.Option(..., "--date", "-d"),
+                  out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (.tif): band 1 mean, band 2 std."),
+                  region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+                  crs: BoxCRS = CrsOpt, data: Optional[Path] = SourceOpt,
+                  members: int = typer.Option(1, "--members", min=1, max=MAX_MEMBERS),
+                  steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS, help="DDIM steps."),
+                  seed: int = typer.Option(0, "--seed"), conserve: bool = typer.Option(
+                      False, "--conserve", help="Keep each 1.5 km block's mean equal to GPP_M's."),
+                  model_dir: Optional[Path] = ModelOpt):
+    """Downscale GPP_M to 30 m with S1 or S2 for a date and region."""
+    import numpy as np
+
+    from unique_core.downscale import registry
+    from unique_core.downscale.infer import downscale_region
+    from unique_core.gpp.registry import load_model
+    from unique_core.io.geotiff import write_cog
+    from unique_core.raster import dataarray
+
+    require_suffix(out, ".tif", ".tiff")
+    src = source(data)
+    day = parse_day(date, src)
+    reg = resolve_region(region, bbox, crs)
+    if not getattr(src, "simulated", True):
+        src.check(scheme.value, day, reg)
+    model = registry.load(scheme.value, model_dir)
+    bar, update = staged_progress(scheme.value, "step")
+    res = downscale_region(model, src, reg, day, load_model("modis"), members=members, steps=steps, seed=seed,
+                           conserve=conserve, progress=update)
+    bar.close()
+    bands = [res.mean] + ([res.std] if res.std is not None else [])
+    names = ["mean"] + (["std"] if res.std is not None else [])
+    da = dataarray(np.stack(bands), reg.fine, name=f"gpp_{scheme.value}", units="gC m-2 d-1", band=names,
+                   long_name=f"GPP downscaled to 30 m by diffusion ({scheme.value.upper()}), ensemble of {members}")
+    write_cog(da, out, tags={"scheme": scheme.value, "members": str(members), "steps": str(steps), "seed": str(seed),
+                             "conserve": str(conserve), "date": day.isoformat(), "source": source_label(src),
+                             "block_mean_rmse_vs_gpp_m": f"{res.conservation_rmse:.4f}"})
+    typer.echo(f"wrote {out} ({res.seconds:.1f} s; block-mean difference from GPP_M {res.conservation_rmse:.3f} gC m-2 d-1)")
+
+
+@command(ds_app, "area")
+def downscale_area_cmd(scheme: Scheme = typer.Option(..., "--scheme"), date: str = typer.Option(..., "--date", "-d"),
+                       bbox: tuple[float, float, float, float] = typer.Option(..., "--bbox", help="Any box inside Korea."),
+                       crs: BoxCRS = CrsOpt, out: Path = typer.Option(..., "--out", "-o"),
+                       members: int = typer.Option(1, "--members", min=1, max=MAX_MEMBERS),
+                       steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
+                       seed: int = typer.Option(0, "--seed"),
+                       tile_blocks: int = typer.Option(10, "--tile-blocks", min=1, max=20,
+                                                       help="Tile side in 1.5 km blocks."),
+                       scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address "
+                                                               "(default: a LocalCluster on this machine)."),
+                       workers: int = typer.Option(2, "--workers", min=1, max=256, help="LocalCluster workers.")):
+    """Downscale an area of any size, tile by tile on Dask distributed, into one COG."""
+    from unique_core.downscale.distributed import downscale_area
+    from unique_core.grid import region_from_bbox
+    from unique_core.world.climate import parse_date
+
+    area = region_from_bbox(*bbox, crs=crs.value, name="area", max_blocks=None)
+    bar, update = progress_bar("tiles", "tile")
+    info = downscale_area(area, parse_date(date), scheme.value, out, tile_blocks=tile_blocks, members=members,
+                          steps=steps, seed=seed, scheduler=scheduler, n_workers=workers, progress=update)
+    bar.close()
+    typer.echo(f"wrote {out}: {json.dumps(info)}")
+
+
+@command(ds_app, "evaluate")
+def downscale_evaluate(year: int = typer.Option(2023, "--year", min=2015, max=2023),
+                       json_out: Optional[Path] = typer.Option(None, "--json"),
+                       windows: int = typer.Option(48, "--windows", min=1, help="150 x 150 px test windows."),
+                       members: int = typer.Option(8, "--members", min=1, max=MAX_MEMBERS),
+                       steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
+                       curve: bool = typer.Option(False, "--curve", help="Also RMSE against DDIM steps and full DDPM."),
+                       curve_windows: int = typer.Option(6, "--curve-windows", min=1)):
+    """Score GPP_M-bilinear, regression, S1, S2 (and S2 with conservation) on the test year."""
+    from unique_core.downscale.evaluate import evaluate_shipped
+
+    bar, update = staged_progress("evaluating", "window")
+    report = evaluate_shipped(year=year, windows=windows, members=members, steps=steps, curve=curve,
+                              curve_windows=curve_windows, progress=update,
+                              note=lambda text: typer.echo(f"note: {text}", err=True))
+    bar.close()
+    for m, r in report["methods"].items():
+        typer.echo(f"{m:<16} vs GPP_L RMSE {r['vs_gpp_l']['rmse']:.3f} r {r['vs_gpp_l']['r']:.3f} | vs truth RMSE "
+                   f"{r['vs_truth']['rmse']:.3f} r {r['vs_truth']['r']:.3f} | ratio {r['rmse_ratio_to_bilinear']}")
+    if json_out:
+        write_json(json_out, report)

@@ -1,0 +1,74 @@
+"""`unique ingest`: real data, checked in a folder or fetched from STAC catalogues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from unique_core.cli.common import command, group, progress_bar
+from unique_core.errors import DataError, DateError
+
+ingest_app = group("ingest", "Real data: check a folder, or fill one from STAC catalogues.")
+
+
+@command(ingest_app, "check")
+def ingest_check_cmd(folder: Path = typer.Argument(..., help="A real-data folder (docs/real-data.md)."),
+                     as_json: bool = typer.Option(False, "--json")):
+    """What is in a real-data folder, what it can make (products and dates), and what is missing or wrong.
+
+    Exits 1 when a product the folder claims cannot be made."""
+    from unique_core.io.realdata import ingest_check
+
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder; give a folder laid out as docs/real-data.md describes")
+    report = ingest_check(folder)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        u = report["usable"]
+        typer.echo(f"{folder}: {len(report['found'].get('landsat_scenes', []))} Landsat scenes, "
+                   f"{report['found'].get('modis_days', 0)} MODIS days, {len(report['found'].get('era5land', []))} "
+                   f"ERA5-Land files; GPP_M on {len(u.get('gpp_m_dates', []))} days, GPP_L on "
+                   f"{len(u.get('gpp_l_dates', []))} days, S1/S2 on {len(u.get('s1_s2_dates', []))} days")
+        for w in report["warnings"]:
+            typer.echo(f"  warning: {w}")
+        for p in report["problems"]:
+            typer.echo(f"  problem: {p}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+def _iso(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise DateError(f"{what} {text!r} is not a date: give YYYY-MM-DD") from None
+
+
+@command(ingest_app, "stac")
+def ingest_stac(out: Path = typer.Option(..., "--out", help="The real-data folder to fill."),
+                bbox: tuple[float, float, float, float] = typer.Option(..., "--bbox", help="lon/lat box."),
+                start: str = typer.Option(..., "--start"), end: str = typer.Option(..., "--end"),
+                catalog: str = typer.Option("planetary-computer", "--catalog",
+                                            help="planetary-computer, earth-search, or a STAC API URL."),
+                collections: str = typer.Option("landsat-c2-l2,modis-09GA-061,cop-dem-glo-30,esa-worldcover",
+                                                "--collections"),
+                items_file: Optional[Path] = typer.Option(None, "--items", help="Recorded STAC items (JSON) instead of "
+                                                          "a search (offline).")):
+    """Search public STAC catalogues (needs internet) and put MODIS, Landsat, DEM and WorldCover into the folder."""
+    import pystac
+
+    from unique_core.io.stac import fetch, search
+
+    if items_file:
+        items = list(pystac.ItemCollection.from_file(str(items_file)))
+    else:
+        items = search(catalog, [c.strip() for c in collections.split(",")], bbox,
+                       _iso(start, "--start"), _iso(end, "--end"))
+    bar, update = progress_bar("assets", "item")
+    counts = fetch(items, out, update)
+    bar.close()
+    typer.echo(json.dumps(counts))
