@@ -4,13 +4,16 @@ Environment variables (never browser input):
 - UNIQUE_CACHE_DIR: caches of the simulated world and computed products
   (default: ~/.cache/unique).
 - UNIQUE_DATA_DIR: a folder of real data in the layout of docs/real-data.md (optional).
-- UNIQUE_MODELS_DIR: trained models (default: the shipped assets/models).
+- UNIQUE_MODELS_DIR: trained models (default: the shipped assets/models, found through
+  unique_core.resources, so an installed wheel uses its own copy).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from unique_core.resources import shipped_models_dir
 
 
 def cache_dir() -> Path:
@@ -29,4 +32,4 @@ def data_dir() -> Path | None:
 def models_dir() -> Path:
     """The folder of trained models: UNIQUE_MODELS_DIR, or the shipped assets/models."""
     value = os.environ.get("UNIQUE_MODELS_DIR")
-    return Path(value) if value else Path(__file__).resolve().parents[1] / "assets" / "models"
+    return Path(value) if value else shipped_models_dir()

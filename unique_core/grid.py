@@ -13,13 +13,13 @@ import functools
 import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from affine import Affine
 
 from unique_core.errors import RegionError
+from unique_core.resources import regions_file
 
 CRS = "EPSG:5179"
 FINE_RES = 30.0  # m
@@ -40,8 +40,6 @@ FRAME_BLOCKS_Y = round((FRAME_YMAX - FRAME_YMIN) / BLOCK)  # 419
 MAX_REGION_M = 30_000.0
 MAX_REGION_BLOCKS = round(MAX_REGION_M / BLOCK)  # 20
 MIN_LAND_FRACTION = 0.05
-
-_REGIONS_FILE = Path(__file__).resolve().parent.parent / "assets" / "regions.json"
 
 
 @dataclass(frozen=True)
@@ -300,7 +298,7 @@ def land_fraction(region: Region) -> float:
 @functools.lru_cache(maxsize=1)
 def named_regions() -> dict[str, Region]:
     """The named regions of assets/regions.json, each 30 x 30 km, keyed by name."""
-    spec = json.loads(_REGIONS_FILE.read_text())
+    spec = json.loads(regions_file().read_text())
     out: dict[str, Region] = {}
     half = MAX_REGION_BLOCKS // 2
     for r in spec["regions"]:
