@@ -15,7 +15,7 @@ def real_header_file(tmp_path):
     """A FULLSET DD file with every real column, -9999 values and low-QC days."""
     dates = [dt.date(2019, 1, 1) + dt.timedelta(k) for k in range(10)]
     gpp_nt = np.array([1.0, 2.0, -9999, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
-    values = {"GPP_NT_VUT_REF": gpp_nt, "GPP_DT_VUT_REF": gpp_nt * 0.9,
+    values = {"GPP_NT_VUT_REF": gpp_nt, "GPP_DT_VUT_REF": np.where(gpp_nt == -9999, np.nan, gpp_nt * 0.9),
               "NEE_VUT_REF_QC": np.array([1, 0.9, 0.95, 0.5, 0.79, 0.8, 1, 1, 0.2, 0.85]),
               "TA_F": np.linspace(-2, 5, 10), "SW_IN_F": np.full(10, 120.0), "VPD_F": np.full(10, 3.5),
               "P_F": np.zeros(10)}
@@ -70,7 +70,7 @@ def test_summary__reports_problems(real_header_file):
     s = fluxnet.summarize(real_header_file)
     assert s.site_id == "XX-Tst" and s.years == [2019] and s.days == 10 and s.days_passing_qc == 6
     assert s.mean_gpp_passing == pytest.approx(np.mean([1, 2, 6, 7, 8, 10]), abs=1e-3)
-    assert any("without GPP" in p for p in s.problems)
+    assert any("without GPP" in w for w in s.warnings) and not s.problems
 
 
 def test_cli_flux_summary_json(real_header_file):
