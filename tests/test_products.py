@@ -132,7 +132,8 @@ def test_timeseries__one_column_per_pft(svc, small_region):
     areas = analysis.pft_areas_km2(analysis.pft_weights(svc.world.static_coarse(small_region).fractions), 500.0)
     assert sum(areas.values()) == pytest.approx(9.0, rel=0.05)  # 3 x 3 km of land
     tot = analysis.totals(df, areas)
-    assert set(tot["period"]) == {"JJA", "year"}
+    assert set(tot["kind"]) == {"season", "year", "span"}  # ten days are part of JJA and of 2023, never "year"
+    assert "part of 2023: 2023-07-01 to 2023-07-10 (10 of 365 days)" in set(tot["period"])
 
 
 def test_cog__named_bands_come_back_by_name(tmp_path, small_region):

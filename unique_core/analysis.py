@@ -9,11 +9,12 @@ the pixel area).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
 
+from unique_core.errors import DataError
 from unique_core.gpp.cv import metrics
 from unique_core.grid import Region
 from unique_core.landcover import KEYS, PFTS, analysis_pft
@@ -58,7 +59,8 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
     """Mean GPP (gC m-2 d-1) by PFT, one row per date: columns date, <PFTs...>, all.
 
     gpp_m and gpp_true_500m: every day (vectorised at 500 m). Other products: the given
-    `dates` (default: every 8th day), each loaded from the product cache or computed.
+    `dates` (default: every 8th day and the last day; gpp_l: the Landsat dates), each loaded
+    from the product cache or computed. `totals` makes such a series daily before summing.
     """
     world = service.world
     if product == "gpp_m":
@@ -74,7 +76,8 @@ def timeseries(service, product: str, region: Region, start: dt.date, end: dt.da
             if progress:
                 progress("true GPP days", k + 1, len(days))
         return pd.DataFrame(rows)
-    days = dates or [start + dt.timedelta(k) for k in range(0, (end - start).days + 1, 8)]
+    # every 8th day and the last one, so the series spans the range asked for (its totals cover it)
+    days = dates or sorted({start + dt.timedelta(k) for k in range(0, (end - start).days + 1, 8)} | {end})
     if product == "gpp_l" and dates is None:
         days = [d for y in range(start.year, end.year + 1) for d, _, _ in world.landsat_dates(region, y)
                 if start <= d <= end]
@@ -111,24 +114,112 @@ def _gpp_m_timeseries(service, region: Region, start: dt.date, end: dt.date, pro
     return df
 
 
-def totals(series: pd.DataFrame, areas_km2: dict[str, float]) -> pd.DataFrame:
-    """Seasonal and annual totals per PFT: gC m-2 (sum of daily means) and tonnes of carbon.
+MAX_GAP_DAYS = 40  # our choice: fusion accuracy drops sharply at a 40-day gap (SCIENCE.md)
+Sampled = Literal["interpolate", "refuse"]
 
-    The series must be daily; seasons are meteorological (DJF, MAM, JJA, SON) within each year.
+
+def daily_series(series: pd.DataFrame, *, sampled: Sampled = "interpolate", max_gap_days: int = MAX_GAP_DAYS,
+                 name: str = "the series") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The series on every day from its first to its last date, and which values were measured.
+
+    Returns (daily, measured): `daily` has one row per day (column `date` as datetime64) with the
+    value columns; `measured` is a boolean frame of the same shape, True where the value came
+    from the input and not from interpolation. A series with missing days is interpolated
+    linearly in time between its samples (`sampled="interpolate"`, our choice: GPP varies
+    smoothly over a few days, and the 8-day and Landsat sampling of the maps is that fine); it
+    is never extrapolated beyond its first or last date. `sampled="refuse"` raises instead.
+    Gaps longer than `max_gap_days` are refused either way.
     """
+    if series.empty:
+        raise DataError(f"{name} has no dates: choose a date range with at least one day")
     df = series.copy()
     df["date"] = pd.to_datetime(df["date"])
-    df["year"] = df["date"].dt.year
-    season_of = {m: s for s, months in SEASONS.items() for m in months}
-    df["season"] = df["date"].dt.month.map(season_of)
-    pfts = [c for c in series.columns if c in areas_km2]
+    if df["date"].duplicated().any():
+        dup = df.loc[df["date"].duplicated(), "date"].iloc[0].date()
+        raise DataError(f"{name} has {dup} twice: give each date once")
+    df = df.sort_values("date").set_index("date")
+    values = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+    df = df[values].astype(float)
+    days = pd.date_range(df.index[0], df.index[-1], freq="D")
+    if len(days) != len(df):
+        if sampled == "refuse":
+            raise DataError(f"{name} has {len(df)} dates between {days[0].date()} and {days[-1].date()}, not one "
+                            "per day: totals need daily values; ask for a daily product (gpp_m, gpp_true_500m) "
+                            "or let the totals interpolate the samples (sampled='interpolate')")
+        gaps = np.diff(df.index.values).astype("timedelta64[D]").astype(int)
+        k = int(np.argmax(gaps))
+        if gaps[k] > max_gap_days:
+            raise DataError(f"{name} has a gap of {gaps[k]} days ({df.index[k].date()} to {df.index[k + 1].date()}), "
+                            f"too long to interpolate (at most {max_gap_days}): ask for more dates in that gap "
+                            "or a daily product (gpp_m, gpp_true_500m)")
+    measured = df.reindex(days).notna()
+    daily = df.reindex(days).interpolate(method="time", limit_area="inside")
+    daily.index.name = "date"
+    measured.index.name = "date"
+    return daily.reset_index(), measured.reset_index()
+
+
+def _periods(first: pd.Timestamp, last: pd.Timestamp) -> list[tuple[str, str, pd.Timestamp, pd.Timestamp]]:
+    """(kind, name, start, end) of every meteorological season and calendar year touching the span."""
+    out = []
+    for year in range(first.year, last.year + 2):
+        for season, months in SEASONS.items():
+            y0 = year - 1 if season == "DJF" else year
+            start = pd.Timestamp(y0, months[0], 1)
+            end = pd.Timestamp(year, months[-1], 1) + pd.offsets.MonthEnd(0)
+            label = f"DJF {year - 1}-{str(year)[-2:]}" if season == "DJF" else f"{season} {year}"
+            if start <= last and end >= first:
+                out.append(("season", label, start, end))
+        start, end = pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+        if start <= last and end >= first:
+            out.append(("year", str(year), start, end))
+    return sorted(out, key=lambda p: (p[2], p[0] != "season"))
+
+
+def _name(label: str, covered_from: pd.Timestamp, covered_to: pd.Timestamp, days: int, length: int) -> str:
+    if days == length:
+        return f"{label} ({length} days)"
+    return f"part of {label}: {covered_from.date()} to {covered_to.date()} ({days} of {length} days)"
+
+
+def totals(series: pd.DataFrame, areas_km2: dict[str, float], *, sampled: Sampled = "interpolate",
+           max_gap_days: int = MAX_GAP_DAYS, name: str = "the series") -> pd.DataFrame:
+    """Seasonal and annual totals per PFT from daily values: gC m-2 and tonnes of carbon.
+
+    `series`: mean GPP (gC m-2 d-1) per PFT column against `date`. A series sampled on some days
+    is first made daily by `daily_series` (linear interpolation between samples, or refused with
+    `sampled="refuse"`); the total of a period is the sum of its daily values (gC m-2), times the
+    PFT's area for tonnes (1 gC m-2 over 1 km2 = 1 t C). Periods are the meteorological seasons
+    (DJF runs from December of the year before) and calendar years the series touches, named
+    for what they cover: "JJA 2023 (92 days)", "2023 (365 days)", or, where the series covers
+    only part of one, "part of 2023: 2023-07-01 to 2023-07-10 (10 of 365 days)", whose total is
+    only that part's. When the series is not exactly one of them, a last row covers its whole span.
+    Columns: period, kind (season / year / span), start, end, days, period_days, complete,
+    sampled_days (days with a measured value), pft, gpp_gC_m2, area_km2, carbon_t.
+    """
+    daily, measured = daily_series(series, sampled=sampled, max_gap_days=max_gap_days, name=name)
+    first, last = daily["date"].iloc[0], daily["date"].iloc[-1]
+    if "all" in daily.columns and "all" not in areas_km2:  # the vegetated area as a whole
+        areas_km2 = {**areas_km2, "all": float(sum(areas_km2.values()))}
+    pfts = [c for c in daily.columns if c in areas_km2]
+    periods = _periods(first, last)
+    if not any(s == first and e == last for _, _, s, e in periods):
+        n = len(daily)
+        periods.append(("span", f"{first.date()} to {last.date()} ({n} days)", first, last))
     rows = []
-    for (year, season), g in list(df.groupby(["year", "season"])) + [((y, "year"), g) for y, g in df.groupby("year")]:
+    for kind, label, start, end in periods:
+        inside = (daily["date"] >= start) & (daily["date"] <= end)
+        part = daily[inside]
+        length = int((end - start).days) + 1
+        days = len(part)
+        period = label if kind == "span" else _name(label, part["date"].iloc[0], part["date"].iloc[-1], days, length)
         for p in pfts:
-            gc = float(g[p].sum())
-            rows.append({"year": int(year), "period": season, "pft": p, "days": int(g[p].notna().sum()),
+            gc = float(part[p].sum(min_count=1))
+            rows.append({"period": period, "kind": kind, "start": part["date"].iloc[0].date(),
+                         "end": part["date"].iloc[-1].date(), "days": days, "period_days": length,
+                         "complete": days == length, "sampled_days": int(measured.loc[inside, p].sum()), "pft": p,
                          "gpp_gC_m2": round(gc, 1), "area_km2": round(areas_km2[p], 2),
-                         "carbon_t": round(gc * areas_km2[p], 1)})  # 1 gC m-2 over 1 km2 = 1 t C
+                         "carbon_t": round(gc * areas_km2[p], 1)})
     return pd.DataFrame(rows)
 
 
