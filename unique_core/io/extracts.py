@@ -2,7 +2,9 @@
 
 - MODIS MOD09GA from AppEEARS point samples: one row per day, columns
   `MOD09GA_061_sur_refl_b0N_1` (AppEEARS writes reflectance already scaled) and
-  `MOD09GA_061_state_1km_1` (the raw QA integer).
+  `MOD09GA_061_state_1km_1` (the raw QA integer); MCD43A4.061 samples (Nadir_Reflectance_BandN
+  and BRDF_Albedo_Band_Mandatory_Quality_BandN) too; any product's sample, tidy, with
+  `read_appeears_points` (fill values, left raw by AppEEARS, become NaN).
 - Landsat Collection 2 Level-2 from Earth Engine (`LANDSAT/LC0N/C02/T1_L2`, sampled at the
   site): `system:index` like LC08_116034_20200105, raw SR_B2..SR_B7 digital numbers and
   QA_PIXEL.
@@ -16,6 +18,7 @@ Readers return tidy tables with the project's names: blue, green, red, nir, swir
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +72,54 @@ def write_modis_extract(path: str | Path, site_id: str, lat: float, lon: float, 
     return _write_csv(Path(path), df)
 
 
-def read_modis_extract(path: str | Path) -> pd.DataFrame:
-    """date, blue..swir2 (reflectance, NaN for fill) and qa (state_1km) for each day."""
+_APPEEARS_COL = re.compile(r"^(?P<product>M[OYC]D\d{2}[A-Z0-9]{1,4})_(?P<ver>\d{3})_(?P<layer>.+)$")
+APPEEARS_FILLS = (32767.0, -28672.0, -3000.0, -1000.0, 65535.0, 255.0)
+
+
+def read_appeears_points(path: str | Path) -> pd.DataFrame:
+    """An AppEEARS point-sample CSV of any product, tidy: site_id, date, product, layer, value, fill.
+
+    AppEEARS writes valid values already scaled but leaves fill values raw (32767, -28672, ...):
+    those become NaN with `fill` True. Derived columns (_bitmask, _Description, _MODLAND, ...) and
+    the pixel indices are left out.
+    """
     path = Path(path)
+    df = _read(path, ["Date"], "an AppEEARS point-sample CSV (ID/Category, Latitude, Longitude, Date, "
+               "<PRODUCT>_<VER>_<layer> columns)")
+    layers = [(c, m) for c in df.columns if (m := _APPEEARS_COL.match(c))
+              and not re.search(r"(_bitmask|_Description|_MODLAND|_Fill|Line_Y_|Sample_X_)", c)
+              and pd.api.types.is_numeric_dtype(df[c])]
+    if not layers:
+        raise DataError(f"{path}: no <PRODUCT>_<VERSION>_<layer> columns with numbers (e.g. MCD43A4_061_"
+                        "Nadir_Reflectance_Band1): is it an AppEEARS point sample?")
+    site = df["Category"].astype(str) if "Category" in df else df.get("ID", pd.Series(path.stem, index=df.index))
+    dates = pd.to_datetime(df["Date"], errors="coerce")
+    if dates.isna().any():
+        raise DataError(f"{path}: column Date must be YYYY-MM-DD (line {int(np.nonzero(dates.isna().to_numpy())[0][0]) + 2})")
+    frames = []
+    for col, m in layers:
+        v = df[col].astype(float)
+        fill = v.isin(APPEEARS_FILLS) if "Quality" not in col else v.isin((255.0, 65535.0))
+        frames.append(pd.DataFrame({"site_id": site.astype(str), "date": dates.dt.date, "product": m.group("product"),
+                                    "version": m.group("ver"), "layer": m.group("layer"), "value": v.where(~fill),
+                                    "fill": fill}))
+    return pd.concat(frames, ignore_index=True)
+
+
+MCD43_COLS = {"blue": "Nadir_Reflectance_Band3", "green": "Nadir_Reflectance_Band4", "red": "Nadir_Reflectance_Band1",
+              "nir": "Nadir_Reflectance_Band2", "swir1": "Nadir_Reflectance_Band6", "swir2": "Nadir_Reflectance_Band7"}
+
+
+def read_modis_extract(path: str | Path) -> pd.DataFrame:
+    """date, blue..swir2 (reflectance, NaN for fill) and qa (state_1km) for each day.
+
+    MOD09GA.061 point samples are read as they are; MCD43A4.061 ones too, with qa made from the
+    BRDF mandatory quality (cloudy, state 1, unless every band's quality is 0 or 1).
+    """
+    path = Path(path)
+    header = pd.read_csv(path, nrows=0).columns.tolist() if path.exists() else []
+    if any(c.startswith("MCD43A4_061_") for c in header):
+        return _read_mcd43_extract(path, header)
     needed = ["Date", "Category"] + [MODIS_PREFIX + c for c in MODIS_COLS.values()] + [MODIS_PREFIX + MODIS_STATE]
     df = _read(path, needed, "an AppEEARS MOD09GA.061 point-sample CSV")
     out = pd.DataFrame({"site_id": df["Category"].astype(str), "date": pd.to_datetime(df["Date"]).dt.date})
@@ -79,6 +127,28 @@ def read_modis_extract(path: str | Path) -> pd.DataFrame:
         v = df[MODIS_PREFIX + col].astype(float)
         out[band] = v.where((v > -1.0) & (v != MODIS_FILL))
     out["qa"] = df[MODIS_PREFIX + MODIS_STATE].astype(int)
+    return out
+
+
+def _read_mcd43_extract(path: Path, header: list[str]) -> pd.DataFrame:
+    prefix = "MCD43A4_061_"
+    missing = [c for c in MCD43_COLS.values() if prefix + c not in header]
+    if missing:
+        have = sorted(c[len(prefix):] for c in header if c.startswith(prefix + "Nadir_Reflectance_Band"))
+        raise DataError(f"{path}: an MCD43A4 point sample with {', '.join(have) or 'no bands'} only; UNIQUE needs "
+                        f"{', '.join(MCD43_COLS.values())} (request those layers from AppEEARS)")
+    df = _read(path, ["Date"], "an AppEEARS MCD43A4.061 point-sample CSV")
+    out = pd.DataFrame({"site_id": df["Category"].astype(str) if "Category" in df else path.stem,
+                        "date": pd.to_datetime(df["Date"]).dt.date})
+    good = pd.Series(True, index=df.index)
+    for band, col in MCD43_COLS.items():
+        v = df[prefix + col].astype(float)
+        out[band] = v.where((v > -1.0) & (v != 32767))
+        q = prefix + col.replace("Nadir_Reflectance", "BRDF_Albedo_Band_Mandatory_Quality")
+        if q in df:
+            good &= df[q].astype(float) <= 1
+        good &= out[band].notna()
+    out["qa"] = np.where(good, 8, 1).astype(int)  # state_1km: land and clear (bit 3), or cloudy (01)
     return out
 
 
