@@ -13,6 +13,13 @@ once: the second waits on a file lock and then loads the first one's bytes.
 
 Paths are built from a fixed product name, the region's integer block key and an ISO date
 (validated), plus a hash of the parameters: no user text ever becomes a path piece.
+
+The cache heals (unique_core.cache): a COG whose size or SHA-256 disagrees with its catalogue
+row, or that cannot be read, is quarantined and recomputed; a corrupt catalogue is quarantined
+and rebuilt from the COGs on disk, each of which carries its whole catalogue row in its GeoTIFF
+tags; a COG whose row was lost (a writer killed between rename and catalogue update) is adopted.
+Start-up removes killed writers' temporaries; after each new product the cache is held to
+UNIQUE_CACHE_MAX_GB by LRU eviction that skips entries being read or written.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -32,6 +40,8 @@ import xarray as xr
 from filelock import FileLock
 
 from unique_core import __version__
+from unique_core import cache
+from unique_core.atomic import StorageError, storage_error
 from unique_core.config import cache_dir
 from unique_core.errors import DataError, ProductError
 from unique_core.grid import FRAME, Region
@@ -41,6 +51,7 @@ from unique_core.world import World
 from unique_core.world.climate import check_date
 
 Progress = Callable[[str, int, int], None] | None
+log = logging.getLogger("unique.products")
 
 
 @dataclass(frozen=True)
@@ -89,47 +100,149 @@ def _canonical(params: dict) -> str:
     return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
 
+ENTRY_FIELDS = ("key", "product", "region_key", "region_name", "date", "params", "path", "bytes", "sha256",
+                "model", "model_version", "model_hash", "seed", "code_version", "product_version", "created",
+                "compute_seconds")
+TAG_PREFIX = "unique_"  # GeoTIFF tags holding the catalogue row (all fields but path, bytes, sha256)
+_TAGGED = tuple(f for f in ENTRY_FIELDS if f not in ("path", "bytes", "sha256"))
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """A damaged database file (not a busy, full or read-only one)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or (
+        type(exc) is sqlite3.DatabaseError and not name)
+
+
 class Catalog:
-    """The SQLite index of cached products (one file, safe across processes)."""
+    """The SQLite index of cached products (one file, safe across processes), healing itself.
+
+    A catalogue found corrupt ("file is not a database", "disk image is malformed") is moved to
+    the quarantine and made again, then filled by `rebuild` (the product service reads the rows
+    back from its COGs' tags); the operation that met the damage is retried once.
+    """
 
     SCHEMA = """CREATE TABLE IF NOT EXISTS products (
         key TEXT PRIMARY KEY, product TEXT NOT NULL, region_key TEXT NOT NULL, region_name TEXT,
         date TEXT, params TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
         model TEXT, model_version TEXT, model_hash TEXT, seed INTEGER, code_version TEXT NOT NULL,
-        product_version TEXT NOT NULL, created TEXT NOT NULL, compute_seconds REAL NOT NULL)"""
+        product_version TEXT NOT NULL, created TEXT NOT NULL, compute_seconds REAL NOT NULL,
+        last_used REAL)"""
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, rebuild: Callable[["Catalog"], int] | None = None):
+        self.path = Path(path)
+        self.rebuild = rebuild
         self._local = threading.local()
-        with self._conn() as c:
-            c.execute(self.SCHEMA)
+        self._heal_lock = threading.Lock()
+        self._generation = 0  # bumped by each heal, so other threads reconnect to the new file
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise (storage_error(self.path, exc) or exc) from exc
+        self._run(self._init_schema)
+
+    @staticmethod
+    def _init_schema(c: sqlite3.Connection) -> None:
+        with c:
+            c.execute(Catalog.SCHEMA)
+            cols = {r[1] for r in c.execute("PRAGMA table_info(products)")}
+            if "last_used" not in cols:  # a catalogue of an older version
+                c.execute("ALTER TABLE products ADD COLUMN last_used REAL")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "generation", -1) != self._generation:
+            conn.close()
+            conn = None
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30.0)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             self._local.conn = conn
+            self._local.generation = self._generation
         return conn
 
+    def _run(self, op: Callable[[sqlite3.Connection], object]):
+        for attempt in (0, 1):
+            try:
+                return op(self._conn())
+            except sqlite3.DatabaseError as exc:
+                if attempt == 0 and _is_corrupt(exc):
+                    self._heal(str(exc))
+                    continue
+                name = getattr(exc, "sqlite_errorname", "")
+                if name in ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR"):
+                    code = {"SQLITE_FULL": 28, "SQLITE_READONLY": 30}.get(name, 13)
+                    raise (storage_error(self.path, OSError(code, str(exc))) or exc) from exc
+                raise
+
+    def _heal(self, reason: str) -> None:
+        """Quarantine a damaged catalogue and make it again from the products on disk."""
+        with self._heal_lock, FileLock(str(self.path) + ".heal.lock", timeout=600):
+            if self._intact():  # another thread or process healed it while we waited
+                self._generation += 1
+                return
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                conn.close()
+                self._local.conn = None
+            moved = cache.quarantine(self.path, f"corrupt catalogue: {reason}")
+            for side in ("-wal", "-shm"):  # the damaged file's journal must not be replayed into the new one
+                p = Path(str(self.path) + side)
+                if p.exists():
+                    cache.quarantine(p, f"journal of a corrupt catalogue: {reason}")
+            self._generation += 1
+            self._init_schema(self._conn())
+            n = self.rebuild(self) if self.rebuild else 0
+            log.warning("catalogue %s was corrupt (%s): quarantined as %s, rebuilt with %d entries from disk",
+                        self.path, reason, moved, n)
+
+    def _intact(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            c = sqlite3.connect(self.path, timeout=30.0)
+            try:
+                ok = c.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                c.execute("SELECT count(*) FROM products").fetchone()
+                return ok
+            finally:
+                c.close()
+        except sqlite3.DatabaseError:
+            return False
+
     def get(self, key: str) -> dict | None:
-        row = self._conn().execute("SELECT * FROM products WHERE key = ?", (key,)).fetchone()
+        row = self._run(lambda c: c.execute("SELECT * FROM products WHERE key = ?", (key,)).fetchone())
         return dict(row) if row else None
 
     def put(self, entry: dict) -> None:
         cols = ", ".join(entry)
         marks = ", ".join("?" for _ in entry)
-        with self._conn() as c:
-            c.execute(f"INSERT OR REPLACE INTO products ({cols}) VALUES ({marks})", tuple(entry.values()))
+
+        def op(c):
+            with c:
+                c.execute(f"INSERT OR REPLACE INTO products ({cols}) VALUES ({marks})", tuple(entry.values()))
+        self._run(op)
+
+    def touch(self, key: str) -> None:
+        """Record a use (for least-recently-used eviction); a busy or read-only catalogue skips it."""
+        def op(c):
+            with c:
+                c.execute("UPDATE products SET last_used = ? WHERE key = ?", (time.time(), key))
+        try:
+            self._run(op)
+        except (StorageError, sqlite3.OperationalError):
+            pass  # an LRU hint is not worth failing a read for
 
     def delete(self, key: str) -> None:
-        with self._conn() as c:
-            c.execute("DELETE FROM products WHERE key = ?", (key,))
+        def op(c):
+            with c:
+                c.execute("DELETE FROM products WHERE key = ?", (key,))
+        self._run(op)
 
     def all(self) -> list[dict]:
-        return [dict(r) for r in self._conn().execute("SELECT * FROM products ORDER BY created DESC")]
+        return [dict(r) for r in self._run(
+            lambda c: c.execute("SELECT * FROM products ORDER BY created DESC").fetchall())]
 
 
 def _sha256(path: Path) -> str:
@@ -148,7 +261,13 @@ class ProductService:
         self.world = world or World()
         default = cache_dir() / ("products" if self.simulated else f"products-real-{self.world.identity}")
         self.root = Path(root) if root else default
-        self.catalog = Catalog(self.root / "catalog.sqlite")
+        _clean_once(self._cache_top())
+        self.catalog = Catalog(self.root / "catalog.sqlite", rebuild=self.rebuild_catalog)
+
+    def _cache_top(self) -> Path:
+        """The cache folder this service's products count against (UNIQUE_CACHE_DIR, or its own root)."""
+        top = cache_dir().resolve()
+        return top if top in self.root.resolve().parents else self.root.resolve()
 
     @property
     def simulated(self) -> bool:
@@ -235,57 +354,147 @@ class ProductService:
         return None
 
     def _entry_ok(self, entry: dict, product: str, spec: ProductSpec) -> bool:
-        path = Path(entry["path"])
-        if not path.exists() or path.stat().st_size != entry["bytes"]:
-            return False
+        """Whether an entry may be served: current (else recomputed) and whole (else quarantined, recomputed)."""
         if entry["product_version"] != spec.version:
             return False
         info = self._model_info(product)
         if info["model_hash"] != entry["model_hash"]:
             return False
-        return _sha256(path) == entry["sha256"]
+        path = Path(entry["path"])
+        if not path.exists():
+            return False
+        size = path.stat().st_size
+        if size != entry["bytes"]:
+            cache.quarantine(path, f"{size} bytes, the catalogue recorded {entry['bytes']}")
+            return False
+        if _sha256(path) != entry["sha256"]:
+            cache.quarantine(path, "SHA-256 differs from the one recorded in the catalogue")
+            return False
+        return True
 
     def get(self, product: str, date: dt.date | None, region: Region | None, params: dict | None = None, *,
             progress: Progress = None) -> xr.DataArray:
-        """The product as a DataArray (attrs: units, provenance, 'cache' = 'hit' or 'computed')."""
+        """The product as a DataArray (attrs: units, provenance, 'cache' = 'hit' or 'computed').
+
+        Raises StorageError (one line, nothing half-written, older entries intact) when the
+        cache folder is full or read-only.
+        """
         spec, region = self._validate(product, date, region)
         p = self._params(product, params)
         key = self.key(product, date, region, p)
         path = self._path(product, date, region, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        entry = self.catalog.get(key)
-        if entry and self._entry_ok(entry, product, spec):
-            return self._load(entry, "hit")
-        with FileLock(str(path) + ".lock", timeout=3600):
-            entry = self.catalog.get(key)  # another process may have made it while we waited
-            if entry and self._entry_ok(entry, product, spec):
-                return self._load(entry, "hit")
-            if entry:
+        hit = self._try_hit(key, product, spec, path, shared_lock=True)
+        if hit is not None:
+            return hit
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(path) + ".lock", timeout=3600)
+            lock.acquire()
+        except OSError as exc:
+            raise (storage_error(path, exc) or exc) from exc
+        try:
+            # another process may have made it while we waited (we hold the exclusive lock: no shared one)
+            hit = self._try_hit(key, product, spec, path, shared_lock=False)
+            if hit is not None:
+                return hit
+            if self.catalog.get(key):
                 self.catalog.delete(key)
             t0 = time.time()
             da = self._compute(product, date, region, p, progress)
             seconds = time.time() - t0
             info = self._model_info(product)
-            write_cog(da, path, tags={"product": product, "date": date.isoformat() if date else "",
-                                      "region": region.key, "model_hash": str(info["model_hash"]),
-                                      "source": "simulated" if self.simulated else "real"},
-                      overview_resampling="nearest" if product == "landcover" else "average",
-                      nodata=0 if product == "landcover" else None)
             entry = {"key": key, "product": product, "region_key": region.key, "region_name": region.name,
                      "date": date.isoformat() if date else None, "params": _canonical(p), "path": str(path),
-                     "bytes": path.stat().st_size, "sha256": _sha256(path), **info, "seed": self.world.seed,
+                     "bytes": 0, "sha256": "", **info, "seed": self.world.seed,
                      "code_version": __version__, "product_version": spec.version,
                      "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                      "compute_seconds": round(seconds, 3)}
+            write_cog(da, path, tags={"product": product, "date": date.isoformat() if date else "",
+                                      "region": region.key, "model_hash": str(info["model_hash"]),
+                                      "source": "simulated" if self.simulated else "real", **_entry_tags(entry)},
+                      overview_resampling="nearest" if product == "landcover" else "average",
+                      nodata=0 if product == "landcover" else None)
+            entry.update(bytes=path.stat().st_size, sha256=_sha256(path), last_used=time.time())
             self.catalog.put(entry)
-            return self._load(entry, "computed")
+            out = self._load(entry, "computed")
+        finally:
+            lock.release()
+        cache.evict(self._cache_top())
+        return out
+
+    def _try_hit(self, key: str, product: str, spec: ProductSpec, path: Path, *, shared_lock: bool
+                 ) -> xr.DataArray | None:
+        """The cached product if whole and current (adopting an uncatalogued COG), else None."""
+        if not path.parent.is_dir():
+            return None  # nothing of this product and region was ever written here
+        with cache.entry_lock(path, shared=True) if shared_lock else _nullcontext(True) as held:
+            if not held:
+                return None  # being written or evicted right now: take the writer's path
+            entry = self.catalog.get(key)
+            if entry is None and path.exists():
+                entry = self._adopt(path, key)
+            if entry and self._entry_ok(entry, product, spec):
+                try:
+                    da = self._load(entry, "hit")
+                except ProductError:
+                    return None
+                self.catalog.touch(key)
+                return da
+        return None
+
+    def _adopt(self, path: Path, key: str) -> dict | None:
+        """The catalogue row of a whole COG whose row is missing (read from its tags), put back; or None."""
+        entry = _entry_from_tags(path)
+        if entry is None or entry["key"] != key:
+            return None
+        try:
+            self.catalog.put(entry)
+        except StorageError:
+            pass  # a read-only cache can still serve it
+        return entry
+
+    def rebuild_catalog(self, catalog: "Catalog | None" = None) -> int:
+        """Fill the catalogue from the COGs under the root (their tags); returns how many were indexed.
+
+        A COG is indexed only if its tags are complete and its key is the key this service
+        computes from them (same product, region, date, parameters, world), so a file cannot be
+        filed under another product's name.
+        """
+        catalog = catalog or self.catalog
+        n = 0
+        for name in SPECS:
+            folder = self.root / name
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*/*.tif")):
+                if cache.is_writer_temporary(path.name):
+                    continue
+                entry = _entry_from_tags(path)
+                if entry is None or entry["product"] != name:
+                    continue
+                try:
+                    spec, region = self._validate(name, dt.date.fromisoformat(entry["date"]) if entry["date"] else None,
+                                                  _region_of(entry))
+                    params = json.loads(entry["params"])
+                    if self.key(name, dt.date.fromisoformat(entry["date"]) if entry["date"] else None, region,
+                                params) != entry["key"] or self._path(name, dt.date.fromisoformat(entry["date"])
+                                                                      if entry["date"] else None, region,
+                                                                      entry["key"]) != path.resolve():
+                        continue
+                except (ValueError, ProductError):
+                    continue
+                catalog.put(entry)
+                n += 1
+        return n
 
     def _load(self, entry: dict, how: str) -> xr.DataArray:
         try:
             da = read_geotiff(entry["path"])
-        except DataError:
+        except DataError as exc:
             self.catalog.delete(entry["key"])
-            raise ProductError(f"cached product {entry['product']} could not be read; ask again to recompute it")
+            cache.quarantine(entry["path"], f"unreadable GeoTIFF: {exc}")
+            raise ProductError(f"cached product {entry['product']} could not be read; it was moved to the "
+                               "quarantine: ask again to recompute it") from exc
         da.attrs.update({"cache": how, "product": entry["product"], "provenance": {
             k: entry[k] for k in ("model", "model_version", "model_hash", "seed", "code_version", "created",
                                   "compute_seconds")}})
@@ -361,3 +570,58 @@ class ProductService:
             return True, ""
         except ModelError as exc:
             return False, str(exc)
+
+
+# ---------------------------------------------------------------------- helpers of the healing cache
+_CLEANED: set[Path] = set()
+
+
+def _clean_once(top: Path) -> None:
+    """Remove killed writers' temporaries under `top`, once per process (start-up of the service)."""
+    if top in _CLEANED:
+        return
+    _CLEANED.add(top)
+    try:
+        cache.clean(top)
+    except OSError as exc:  # a read-only cache still serves what it has
+        log.warning("could not clean %s: %s", top, exc)
+
+
+class _nullcontext:
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        return self.value
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _entry_tags(entry: dict) -> dict[str, str]:
+    """The catalogue row as GeoTIFF tags (JSON values), so a lost catalogue can be rebuilt."""
+    return {TAG_PREFIX + f: json.dumps(entry[f]) for f in _TAGGED}
+
+
+def _entry_from_tags(path: Path) -> dict | None:
+    """The catalogue row a COG carries in its tags, with its size and SHA-256; None if it has none."""
+    import rasterio
+
+    try:
+        with rasterio.open(path) as src:
+            tags = src.tags()
+    except Exception:  # noqa: BLE001 - rasterio raises several types for damaged files
+        return None
+    try:
+        entry = {f: json.loads(tags[TAG_PREFIX + f]) for f in _TAGGED}
+    except (KeyError, ValueError):
+        return None
+    entry.update(path=str(path.resolve()), bytes=path.stat().st_size, sha256=_sha256(path), last_used=None)
+    return {k: entry[k] for k in (*ENTRY_FIELDS, "last_used")}
+
+
+def _region_of(entry: dict) -> Region:
+    if entry["region_key"] == FRAME.key:
+        return FRAME
+    b0, b1, nr, nc = (int(v) for v in entry["region_key"][1:].replace("x", "_").split("_"))
+    return Region(entry["region_name"] or "region", b0, b1, nr, nc)

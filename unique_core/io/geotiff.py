@@ -2,7 +2,7 @@
 
 `write_cog` writes a DataArray (2-D or band, y, x) with its CRS, transform, nodata, scale and
 offset, units and band descriptions, as a COG (tiled, DEFLATE, overviews), atomically: the
-file appears complete under its name or not at all.
+file appears complete under its name or not at all (StorageError if the disk refuses it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import rasterio
 import xarray as xr
 from rasterio.enums import Resampling
 
-from unique_core.atomic import atomic_path
+from unique_core.atomic import write_bytes
 from unique_core.errors import DataError
 from unique_core.grid import CRS
 
@@ -46,8 +46,11 @@ def write_cog(da: xr.DataArray, path: str | os.PathLike, *, nodata: float | None
         profile["predictor"] = 3
     if nodata is not None:
         profile["nodata"] = nodata
-    with atomic_path(path, suffix=".tif") as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
+    # GDAL writes into memory and the bytes reach the disk through one atomic Python write: no
+    # GDAL temporaries (.ovr.tmp) on disk, and a full or read-only disk is a plain OSError that
+    # atomic turns into a one-line StorageError. A 30 x 30 km two-band product is about 8 MB.
+    with rasterio.MemoryFile() as mem:
+        with mem.open(**profile) as dst:
             dst.write(values)
             for i, name in enumerate(bands, start=1):
                 dst.set_band_description(i, name)
@@ -60,6 +63,8 @@ def write_cog(da: xr.DataArray, path: str | os.PathLike, *, nodata: float | None
             meta = {"long_name": str(da.attrs.get("long_name", "")), "units": str(units or "")}
             meta.update({k: str(v) for k, v in (tags or {}).items()})
             dst.update_tags(**meta)
+        data = mem.read()
+    write_bytes(path, data)
     return path
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from unique_core.atomic import atomic_path
+from unique_core.cache import load_npz, save_npz
 from unique_core.config import cache_dir
 from unique_core.errors import DateError
 from unique_core.grid import Grid, from_lonlat
@@ -294,16 +294,14 @@ class Climate:
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise DateError(f"year {year} is outside the simulated period {FIRST_YEAR}-{LAST_YEAR}")
         path = cache_dir() / "world" / f"climate-s{self.seed}-v{_VERSION}-{year}.npz"
-        if path.exists():
-            with np.load(path) as z:
-                return {k: z[k] for k in VARIABLES}
+        z = load_npz(path, VARIABLES)  # every array read in full: a truncated or damaged file is quarantined
+        if z is not None:
+            return z
         data = self._all_days
         for y, fields in data.items():
             p = cache_dir() / "world" / f"climate-s{self.seed}-v{_VERSION}-{y}.npz"
-            if not p.exists():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(p) as tmp, open(tmp, "wb") as f:
-                    np.savez(f, **fields)
+            if y == year or not p.exists():
+                save_npz(p, fields)
         return data[year]
 
     def day(self, date: dt.date) -> dict[str, np.ndarray]:

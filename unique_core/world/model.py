@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -331,23 +330,17 @@ _COARSE_FIELDS = ("fractions", "elevation", "class_elevation", "rok", "land", "c
 
 
 def _load_coarse(path: Path) -> dict[str, np.ndarray] | None:
-    """The aggregates kept at `path`, or None when missing or unreadable (then they are rebuilt)."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {f: z[f] for f in _COARSE_FIELDS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
+    """The aggregates kept at `path`, or None when missing or damaged (quarantined, then rebuilt)."""
+    from unique_core.cache import load_npz
+
+    return load_npz(path, _COARSE_FIELDS)
 
 
 def _save_coarse(path: Path, sc: StaticCoarse) -> dict[str, np.ndarray]:
-    from unique_core.atomic import atomic_path
+    from unique_core.cache import save_npz
 
     parts = {f: getattr(sc, f) for f in _COARSE_FIELDS}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **parts)
+    save_npz(path, parts)
     return parts
 
 
@@ -493,14 +486,14 @@ def _lattice_cached(grid: Grid) -> clim.LatticeWeights:
 @functools.lru_cache(maxsize=4)
 def _lattice_geography(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Orography (m), land share and coast distance (km) of each 0.1 degree lattice cell."""
-    from unique_core.atomic import atomic_path
+    from unique_core.cache import load_npz, save_npz
     from unique_core.config import cache_dir
     from unique_core.grid import FRAME_BLOCKS_X, FRAME_BLOCKS_Y
 
     path = cache_dir() / "world" / f"lattice-s{seed}-v{WORLD_VERSION}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return z["orography"], z["land"], z["coast_km"]
+    z = load_npz(path, ("orography", "land", "coast_km"))  # a damaged file is quarantined and rebuilt
+    if z is not None:
+        return z["orography"], z["land"], z["coast_km"]
     grid = Grid(1500.0, 0, 0, FRAME_BLOCKS_Y, FRAME_BLOCKS_X)
     elev = _terrain(seed).elevation(grid)
     land = elev > 0
@@ -528,9 +521,7 @@ def _lattice_geography(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     inside = (y < FRAME_YMAX) & (y > FRAME_YMAX - cgrid.height * cgrid.res) & (x > FRAME_XMIN) & \
         (x < FRAME_XMIN + cgrid.width * cgrid.res)
     coast_km = np.where(inside, sdf[r, c] / 1000.0, -50.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, orography=orography, land=land_share, coast_km=coast_km)
+    save_npz(path, {"orography": orography, "land": land_share, "coast_km": coast_km})
     return orography, land_share, coast_km
 
 
