@@ -165,7 +165,7 @@ def server(monkeypatch):
     from planetary_computer.settings import Settings
 
     srv = Catalogue()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     for var in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "HTTP_PROXY"):
         monkeypatch.delenv(var, raising=False)
@@ -187,7 +187,7 @@ def _cog(tmp_path, name, data, crs, transform, nodata=None, tags=None, scale=Non
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(path, "w", driver="COG", height=data.shape[0], width=data.shape[1], count=1,
                        dtype=data.dtype.name, crs=crs, transform=transform, nodata=nodata, blocksize=256,
-                       compress="deflate") as dst:
+                       compress="deflate", level=1, overviews="NONE") as dst:
         dst.write(data, 1)
         if tags:
             dst.update_tags(1, **tags)
@@ -358,13 +358,12 @@ def test_ingest__planetary_computer_recorded_search_signed_windowed_into_the_lay
 
 
 def test_fetch__unsigned_reads_of_planetary_computer_blobs_are_refused_by_storage(server, tmp_path):
-    _serve_catalogue_rasters(server, tmp_path)
     page = json.loads(server.rewrite((FIXTURES / "planetary-computer" / "search-cop-dem-glo-30.json").read_text()))
     items = [pystac.Item.from_dict(f) for f in page["features"]]
     counts = stac.fetch(items, tmp_path / "data", bbox=BBOX, catalog="earth-search")  # a catalogue that does not sign
     assert counts["dem_tiles"] == 0 and counts["skipped"] == 2
     reason = counts["skipped_items"][0]["reason"]
-    assert "403" in reason and "\n" not in reason and "sig=" not in reason
+    assert "403" in reason and "must be signed" in reason and "\n" not in reason and "sig=" not in reason
     assert not (tmp_path / "data" / "dem" / "dem.tif").exists()
 
 
@@ -458,14 +457,14 @@ def test_download__dropped_connection_keeps_the_part_and_the_next_run_completes(
     server.files["/files/b.bin"] = body
     server.truncate["/files/b.bin"] = 150_000
     target = tmp_path / "b.bin"
-    with pytest.raises(DataError, match=r"could not download http://127\.0\.0\.1:\d+/files/b\.bin: .*run the same "
-                                        r"command again \(it resumes\)"):
+    with pytest.raises(DataError, match=r"download of http://127\.0\.0\.1:\d+/files/b\.bin stopped at 150000 of "
+                                        r"300000 bytes; run the same command again \(it resumes\)"):
         stac.download(f"{server.base}/files/b.bin", target, chunk=1 << 16)
     part = tmp_path / ".b.bin.part"
-    assert not target.exists() and 0 < part.stat().st_size <= 150_000
+    assert not target.exists() and part.stat().st_size == 150_000
     stac.download(f"{server.base}/files/b.bin", target)
     assert target.read_bytes() == body
-    assert server.log[-1]["range"].startswith("bytes=") and server.log[-1]["range"] != "bytes=0-"
+    assert server.log[-1]["range"] == "bytes=150000-"
 
 
 def test_download__server_ignoring_range_starts_over(server, tmp_path):

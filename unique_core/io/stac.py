@@ -303,8 +303,10 @@ def read_region(hrefs: list[str], bbox: tuple[float, float, float, float], targe
             try:
                 srcs.append(stack.enter_context(rasterio.open(_vsi(href))))
             except RasterioError as exc:
-                raise DataError(f"could not read {what} {_public(href)} ({_scrub(exc)}); check the internet "
-                                "connection, or that the catalogue still serves this item") from None
+                hint = ("Planetary Computer hrefs must be signed: use --catalog planetary-computer, and run again "
+                        "if the token expired") if "403" in str(exc) else \
+                    "check the internet connection, or that the catalogue still serves this item"
+                raise DataError(f"could not read {what} {_public(href)} ({_scrub(exc)}); {hint}") from None
         first = srcs[0]
         if first.crs is None:
             raise DataError(f"{_public(hrefs[0])}: the remote {what} has no CRS; the catalogue's file is unusable")
