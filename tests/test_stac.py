@@ -281,8 +281,10 @@ def test_ingest__planetary_computer_recorded_search_signed_windowed_into_the_lay
                          catalog="planetary-computer", collections=["landsat", "modis", "dem", "landcover"],
                          progress=lambda k, n: seen.append((k, n)))
     skipped = counts.pop("skipped_items")
-    assert counts == {"landsat_scenes": 2, "modis_days": 1, "dem_tiles": 2, "landcover_tiles": 1, "skipped": 1}
-    assert skipped[0]["id"] == "MYD09GA.A2023196.h28v05.061.2023198040155" and "MOD09GA" in skipped[0]["reason"]
+    assert counts == {"landsat_scenes": 2, "modis_days": 1, "dem_tiles": 2, "landcover_tiles": 1, "skipped": 2}
+    reasons = {s["id"]: s["reason"] for s in skipped}
+    assert "MOD09GA" in reasons["MYD09GA.A2023196.h28v05.061.2023198040155"]  # Terra first, one file per band and day
+    assert "newer map" in reasons["ESA_WorldCover_10m_2020_v100_N36E126"]
     assert seen and seen[-1][0] == seen[-1][1]
 
     # the search: both pages of Landsat, dates only for the dated collections
@@ -355,6 +357,13 @@ def test_ingest__planetary_computer_recorded_search_signed_windowed_into_the_lay
                         catalog="planetary-computer", collections=["landsat", "modis"])
     assert again["landsat_scenes"] == 2 and again["modis_days"] == 1
     assert not [e for e in server.log if e["host"].endswith(".blob.core.windows.net")]
+    # another box: the windows of the first one do not cover it, so they are replaced
+    other = (127.03, 37.62, 127.13, 37.72)
+    stac.ingest(out, bbox=other, start=dt.date(2023, 7, 1), end=dt.date(2023, 7, 31),
+                catalog="planetary-computer", collections=["landsat"])
+    bounds, crs = _same_as_source(out / "landsat" / L8 / f"{L8}_SR_B5.TIF", *src[(L8, "SR_B5")])
+    w, s, e, n = transform_bounds(crs, "EPSG:4326", *bounds)
+    assert w <= other[0] and s <= other[1] and e >= other[2] and n >= other[3]
 
 
 def test_fetch__unsigned_reads_of_planetary_computer_blobs_are_refused_by_storage(server, tmp_path):

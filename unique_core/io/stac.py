@@ -370,7 +370,8 @@ def collections_for(catalog: Catalog, names: Iterable[str]) -> list[tuple[str, s
         if not name:
             continue
         if name in COLLECTIONS:
-            coll = COLLECTIONS[name].get(catalog.name, name if catalog.name not in CATALOGS else None)
+            # another STAC API: the ids most catalogues share (those of the Planetary Computer)
+            coll = COLLECTIONS[name].get(catalog.name, COLLECTIONS[name]["planetary-computer"])
             if coll is None:
                 has = [c for c, v in COLLECTIONS[name].items() if v]
                 raise DataError(f"{catalog.name} has no {name} collection; use --catalog {' or '.join(has)}")
@@ -480,8 +481,8 @@ def _fetch_landsat(item: pystac.Item, folder: Path, bbox, cat: Catalog | None) -
         raise DataError(f"STAC item {safe_name(item.id)}: no asset is named like a Landsat 8/9 Collection 2 "
                         "Level-2 product (LC08_L2SP_..._02_T1); only those are read")
     final = folder / "landsat" / pid
-    if final.exists():
-        return pid
+    if _covers(final / f"{pid}_SR_B5.TIF", bbox):
+        return pid  # fetched before, for this box or a larger one
     # the scene is assembled outside landsat/ (readers never see half a scene) and moved in at the end
     partial = folder / ".stac-partial" / "landsat" / pid
     partial.mkdir(parents=True, exist_ok=True)
@@ -503,8 +504,25 @@ def _fetch_landsat(item: pystac.Item, folder: Path, bbox, cat: Catalog | None) -
         raise DataError(f"{where} has no MTL asset (mtl.txt, mtl.json or mtl.xml); the scene's scale factors "
                         "cannot be checked")
     final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # a window of another box: this box replaces it
+        shutil.rmtree(final)
     os.replace(partial, final)
     return pid
+
+
+def _covers(path: Path, bbox: tuple[float, float, float, float]) -> bool:
+    """Whether a raster fetched earlier is there and covers `bbox` (lon/lat): then it is not read again."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    if not path.exists():
+        return False
+    try:
+        with rasterio.open(path) as src:
+            w, s, e, n = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+    except Exception:  # unreadable or without CRS: fetch again
+        return False
+    return w <= bbox[0] and s <= bbox[1] and e >= bbox[2] and n >= bbox[3]
 
 
 def _modis_product(item: pystac.Item) -> str | None:
@@ -534,8 +552,13 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
         skipped.append({"id": safe_name(item.id) if re.search(r"[A-Za-z0-9]", str(item.id)) else "?",
                         "reason": _scrub(reason)})
 
-    done = 0
-    total = len(items)
+    done = [0]
+
+    def tick(n: int = 1) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], len(items))
+
     for item in items:
         kind = kind_of_collection(item.collection_id or "")
         try:
@@ -553,17 +576,18 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
                 # one item per tile: the newest map (WorldCover 2021 v200 over 2020 v100)
                 tile = item.id.rsplit("_", 1)[-1]
                 old = landcover.get(tile)
-                if old is None or (item.datetime or dt.datetime.min.replace(tzinfo=dt.timezone.utc)) > \
-                        (old.datetime or dt.datetime.min.replace(tzinfo=dt.timezone.utc)):
+                if old is None or _day_of(item) > _day_of(old):
                     landcover[tile] = item
+                    if old is not None:
+                        skip(old, f"{safe_name(old.id)} left out: {safe_name(item.id)} is a newer map of the tile")
+                elif old is not None:
+                    skip(item, f"{safe_name(item.id)} left out: {safe_name(old.id)} is a newer map of the tile")
             else:
                 raise DataError(f"collection {item.collection_id!r} is not one UNIQUE reads")
         except DataError as exc:
             skip(item, str(exc))
         if kind in ("landsat", None):
-            done += 1
-            if progress:
-                progress(done, total)
+            tick()
 
     for day, products in sorted(modis.items()):
         product = next(p for p in MODIS_PRODUCTS if p in products)
@@ -575,7 +599,7 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
         try:
             for band in MODIS_ASSETS:
                 target = folder / "modis" / day.isoformat() / f"{product}.{stamp}.{band}.tif"
-                if target.exists():
+                if _covers(target, bbox):
                     continue
                 hrefs = []
                 for item in tiles:
@@ -588,9 +612,7 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
         except DataError as exc:
             for item in tiles:
                 skip(item, str(exc))
-        done += sum(len(v) for v in products.values())
-        if progress:
-            progress(done, total)
+        tick(sum(len(v) for v in products.values()))
 
     for kind, chosen, target, asset_key in (("dem", dem, folder / "dem" / "dem.tif", "data"),
                                             ("landcover", list(landcover.values()),
@@ -613,14 +635,13 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
         except DataError as exc:
             for item in chosen:
                 skip(item, str(exc))
-    extra = len(dem) + sum(1 for _ in landcover.values())
-    if progress and extra:
-        progress(total, total)
-    with contextlib.suppress(OSError):  # leave no empty staging folder behind
-        for d in sorted((folder / ".stac-partial").rglob("*"), reverse=True):
-            if d.is_dir():
-                d.rmdir()
-        (folder / ".stac-partial").rmdir()
+        tick(len(chosen))
+    if progress and done[0] < len(items):  # items left out as older WorldCover maps
+        progress(len(items), len(items))
+    staging = folder / ".stac-partial"
+    for d in sorted(staging.rglob("*"), reverse=True) + [staging]:  # leave no empty staging folder behind
+        with contextlib.suppress(OSError):
+            d.rmdir()
     counts["skipped_items"] = skipped
     return counts
 
