@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unique_core.errors import DataError, ProductError
+from unique_core.errors import DataError, ProductError, UniqueError
 from unique_core.grid import FINE_RES, Grid, Region
 from unique_core.io import landsat as L
 from unique_core.io import modis as M
@@ -186,97 +186,154 @@ def _real_static(folder: str, grid: Grid) -> Static:
 
 
 # ------------------------------------------------------------------ unique ingest check
+CLAIMS = {"gpp_m": "modis", "gpp_l": "landsat", "s1": "modis", "s2": "modis", "static_layers": "dem",
+          "step1_training": "flux"}
+
+
+def _guard(report: dict, where: str, fn, *args):
+    """Run one part of the check; a failure becomes a problem naming the part, never a stop."""
+    try:
+        return fn(*args)
+    except UniqueError as exc:
+        report["problems"].append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the check of the others
+        report["problems"].append(f"{where}: could not be checked ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0][:160] if str(exc) else ''}); see the file, or report it")
+    return None
+
+
+def _check_landsat(report: dict, src: "RealDataSource") -> list:
+    scenes = src.scenes
+    found = []
+    for s in scenes:
+        figures = _guard(report, str(s.files.get("QA_PIXEL", s.product_id)), L.check_values, s) or {}
+        if "QA_PIXEL" in s.files and s.usable:
+            _guard(report, str(s.files["QA_PIXEL"]), S.scan_band, s.files["QA_PIXEL"])  # decodes every block
+        report["problems"].extend(p for p in s.problems if p not in report["problems"])
+        report["warnings"].extend(s.warnings)
+        if s.usable and figures.get("clear_fraction", 1.0) == 0.0:
+            report["warnings"].append(f"{s.files['QA_PIXEL']}: every pixel is cloud, shadow or fill; the scene "
+                                      "adds nothing to GPP_L")
+        found.append({"id": s.product_id, "date": s.date.isoformat() if s.date else None, "tier": s.tier,
+                      "usable": s.usable, "bounds_lonlat": s.bounds_lonlat,
+                      "clear_fraction": round(figures["clear_fraction"], 4) if "clear_fraction" in figures else None})
+    return found
+
+
+def _check_modis(report: dict, src: "RealDataSource") -> dict:
+    days = src.modis_days
+    for d in days.values():
+        for lay in d.layers.values():
+            if lay.sds is None and d.usable:
+                try:
+                    S.scan_band(lay.path)  # decodes every block: a truncated file shows here
+                except DataError as exc:
+                    d.problems.append(str(exc))
+        report["problems"].extend(d.problems)
+        report["warnings"].extend(d.warnings)
+    return days
+
+
+def _check_surface(report: dict, folder: Path, key: str) -> None:
+    path = folder / LAYOUT[key]
+    if not path.exists():
+        return
+    b = S.bounds_lonlat(path)
+    report["found"][key] = {"bounds_lonlat": [round(v, 4) for v in b], "resolution_m": round(S.resolution_m(path), 2)}
+    if key == "dem":
+        scan = S.scan_band(path)
+        S.check_dem_values(path, scan.vmin, scan.vmax)
+        report["found"][key]["elevation_m"] = [scan.vmin, scan.vmax]
+    else:
+        scan = S.scan_band(path)
+        if scan.valid == 0:
+            raise DataError(f"{path}: every pixel is nodata: the map holds no land cover (check its nodata value)")
+    note = S.check_resolution(path, key)
+    if note:
+        report["warnings"].append(note)
+
+
 def ingest_check(folder: str | Path) -> dict:
-    """What is there, what it is usable for (products and dates), and what is missing or wrong, with reasons."""
+    """What is there, what it can make (products and dates), and what is missing or wrong, with reasons.
+
+    One bad file never stops the check of the others: each problem names the file, the reason and
+    the fix. Rasters are decoded block by block (memory: one block), so truncated files show here and
+    not later. `claims` says, for each product the folder's sub-folders claim (modis/ -> GPP_M, S1,
+    S2; landsat/ -> GPP_L; dem/ -> static layers; flux/ -> Step 1 training), whether it can be made;
+    `ok` is True when every claimed product can be made and nothing is wrong. A folder that does not
+    exist raises DataError (one line).
+    """
     folder = Path(folder)
-    report: dict = {"folder": str(folder), "found": {}, "usable": {}, "problems": [], "warnings": []}
     if not folder.is_dir():
-        report["problems"].append(f"{folder}: not a folder")
-        return report
+        raise DataError(f"{folder}: no such folder; give a real-data folder laid out as docs/real-data.md describes "
+                        "(landsat/, modis/, era5land/, dem/, landcover/, flux/)")
+    report: dict = {"folder": str(folder), "found": {}, "usable": {}, "claims": {}, "problems": [], "warnings": []}
     for key, rel in LAYOUT.items():
         hits = list(folder.glob(rel)) if "*" in rel else ([folder / rel] if (folder / rel).exists() else [])
         if not hits:
-            report["problems"].append(f"{folder / rel}: missing ({key}); see docs/real-data.md")
+            report["warnings" if key == "flux" else "problems"].append(
+                f"{folder / rel}: missing ({key}); see docs/real-data.md")
     src = RealDataSource(folder)
-    # Landsat
-    scenes = src.scenes
-    report["found"]["landsat_scenes"] = [{"id": s.product_id, "date": s.date.isoformat(), "usable": s.usable,
-                                          "bounds_lonlat": s.bounds_lonlat} for s in scenes]
-    for s in scenes:
-        report["problems"].extend(s.problems)
-        if s.usable:
-            import rasterio
-
-            from unique_core.qa import landsat_clear
-
-            try:
-                with rasterio.open(s.files["QA_PIXEL"]) as q:
-                    qa = q.read(1)
-            except rasterio.errors.RasterioIOError as exc:
-                report["problems"].append(f"{s.files['QA_PIXEL']}: unreadable or truncated ({exc}); download it again")
-                continue
-            valid = qa != 1
-            if valid.any() and not landsat_clear(qa[valid]).any():
-                report["warnings"].append(f"{s.files['QA_PIXEL']}: every pixel is cloud, shadow or fill; the scene "
-                                          "adds nothing to GPP_L")
-    # MODIS
-    days = src.modis_days
+    report["found"]["landsat_scenes"] = _guard(report, str(folder / "landsat"), _check_landsat, report, src) or []
+    days = _guard(report, str(folder / "modis"), _check_modis, report, src) or {}
     report["found"]["modis_days"] = len(days)
-    for d in days.values():
-        report["problems"].extend(d.problems)
-        report["warnings"].extend(d.warnings)
-    # ERA5-Land
+    products = sorted({d.product for d in days.values() if d.product})
+    report["found"]["modis_products"] = products
     era = []
     for f in sorted((folder / "era5land").glob("*.nc")):
-        info = inspect_era5(f)
-        era.append({k: v for k, v in info.items() if k != "problems"})
-        report["problems"].extend(info["problems"])
+        info = _guard(report, str(f), inspect_era5, f)
+        if info:
+            era.append({k: v for k, v in info.items() if k != "problems"})
+            report["problems"].extend(info["problems"])
     report["found"]["era5land"] = era
-    # DEM and land cover
     for key in ("dem", "landcover"):
-        path = folder / LAYOUT[key]
-        if path.exists():
-            try:
-                report["found"][key] = {"bounds_lonlat": [round(v, 4) for v in S.bounds_lonlat(path)],
-                                        "resolution_m": round(S.resolution_m(path), 2)}
-                note = S.check_resolution(path, key)
-                if note:
-                    report["warnings"].append(note)
-            except DataError as exc:
-                report["problems"].append(str(exc))
-    if (folder / LAYOUT["classes"]).exists():
-        try:
-            src.class_table
-        except DataError as exc:
-            report["problems"].append(str(exc))
-    # flux sites
+        _guard(report, str(folder / LAYOUT[key]), _check_surface, report, folder, key)
+    classes_ok = (folder / LAYOUT["classes"]).exists() and _guard(report, str(folder / LAYOUT["classes"]),
+                                                                   lambda: src.class_table) is not None
     flux = folder / "flux"
     if flux.exists():
         from unique_core.io.fluxnet import summarize
 
-        files = sorted((flux / "fluxnet").glob("*.csv"))
-        sums = [summarize(f) for f in files]
-        report["found"]["flux_sites"] = [{"site": s.site_id, "years": s.years, "days_passing_qc": s.days_passing_qc}
-                                         for s in sums]
+        sums = [s for f in sorted((flux / "fluxnet").glob("*.csv")) if (s := _guard(report, str(f), summarize, f))]
+        report["found"]["flux_sites"] = [{"site": s.site_id, "years": s.years, "days_passing_qc": s.days_passing_qc,
+                                          "mean_gpp_passing": s.mean_gpp_passing} for s in sums]
         for s in sums:
             report["problems"].extend(s.problems)
+            report["warnings"].extend(s.warnings)
     # usability
-    era_days = set()
-    try:
-        era_days = set(src.climate.dates)
-    except DataError as exc:
-        report["problems"].append(str(exc))
+    era_days: set = set()
+    if era and not any(str(folder / "era5land") in p for p in report["problems"]):
+        climate = _guard(report, str(folder / "era5land"), lambda: src.climate)
+        era_days = set(climate.dates) if climate else set()
     usable_modis = sorted(d for d, m in days.items() if m.usable)
-    report["usable"]["gpp_m_dates"] = [d.isoformat() for d in sorted(era_days) if any(
-        abs((m - d).days) <= 16 for m in usable_modis)]
-    report["usable"]["gpp_l_dates"] = [s.date.isoformat() for s in scenes if s.usable and s.date in era_days]
-    static_ok = all((folder / LAYOUT[k]).exists() for k in ("dem", "landcover", "classes"))
-    report["usable"]["s1_s2_dates"] = report["usable"]["gpp_m_dates"] if static_ok else []
-    report["usable"]["static_products"] = ["dem", "landcover", "fractions"] if static_ok else []
-    report["usable"]["step1_training"] = bool(report["found"].get("flux_sites"))
+    gpp_m = [d.isoformat() for d in sorted(era_days) if any(abs((m - d).days) <= 16 for m in usable_modis)]
+    scenes = [s for s in src.scenes if s.usable]
+    gpp_l = sorted({s.date.isoformat() for s in scenes if s.date in era_days})
+    dem_ok = "dem" in report["found"] and not any(str(folder / LAYOUT["dem"]) in p for p in report["problems"])
+    lc_ok = "landcover" in report["found"] and not any(str(folder / LAYOUT["landcover"]) in p
+                                                         for p in report["problems"])
+    static_ok = dem_ok and lc_ok and bool(classes_ok)
+    report["usable"] = {"gpp_m_dates": gpp_m, "gpp_l_dates": gpp_l, "s1_s2_dates": gpp_m if static_ok else [],
+                        "static_products": ["dem", "landcover", "fractions"] if static_ok else [],
+                        "step1_training": bool([s for s in report["found"].get("flux_sites", [])
+                                                if s["days_passing_qc"] > 0])}
     if "dem" in report["found"]:
-        b = report["found"]["dem"]["bounds_lonlat"]
-        report["usable"]["extent_lonlat"] = b
-    report["ok"] = not report["problems"]
+        report["usable"]["extent_lonlat"] = report["found"]["dem"]["bounds_lonlat"]
+    if era_days:
+        report["usable"]["period"] = [min(era_days).isoformat(), max(era_days).isoformat()]
+    why_static = "needs dem/dem.tif, landcover/landcover.tif and landcover/classes.csv, all readable"
+    can = {"gpp_m": (bool(gpp_m), "needs usable MODIS days within 16 days of ERA5-Land days"),
+           "gpp_l": (bool(gpp_l), "needs usable Landsat scenes on ERA5-Land days"),
+           "s1": (bool(gpp_m) and static_ok, "needs GPP_M and the static layers: " + why_static),
+           "s2": (bool(gpp_m) and static_ok, "needs GPP_M and the static layers: " + why_static),
+           "static_layers": (static_ok, why_static),
+           "step1_training": (report["usable"]["step1_training"], "needs FLUXNET DD files with days passing QC")}
+    for product, sub in CLAIMS.items():
+        claimed = (folder / sub).exists()
+        ok, why = can[product]
+        report["claims"][product] = {"claimed": claimed, "can_make": bool(ok), "why": None if ok else why}
+    report["cannot_make"] = [p for p, c in report["claims"].items() if c["claimed"] and not c["can_make"]]
+    report["problems"] = list(dict.fromkeys(report["problems"]))
+    report["warnings"] = list(dict.fromkeys(report["warnings"]))
+    report["ok"] = not report["problems"] and not report["cannot_make"]
     return report
-

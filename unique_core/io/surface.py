@@ -114,8 +114,9 @@ def source_window(src, target: Target, margin: int = 2):
     if not all(math.isfinite(v) for v in sb):
         return None
     win = rasterio.windows.from_bounds(*sb, transform=src.transform)
-    win = rasterio.windows.Window(win.col_off - margin, win.row_off - margin, win.width + 2 * margin,
-                                  win.height + 2 * margin).round_offsets("floor").round_lengths("ceil")
+    c0, r0 = math.floor(win.col_off) - margin, math.floor(win.row_off) - margin
+    c1, r1 = math.ceil(win.col_off + win.width) + margin, math.ceil(win.row_off + win.height) + margin
+    win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
     full = rasterio.windows.Window(0, 0, src.width, src.height)
     try:
         win = win.intersection(full)
