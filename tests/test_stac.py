@@ -50,6 +50,7 @@ class Catalogue(http.server.ThreadingHTTPServer):
         self.status: dict[str, int] = {}  # path -> forced status
         self.ignore_range: set[str] = set()
         self.truncate: dict[str, int] = {}  # path -> bytes sent before the connection is dropped
+        self.busy: dict[str, int] = {}  # path -> how many 503 answers come first
         self.token_status = 200
         self.log: list[dict] = []
         self.bodies: list[dict] = []
@@ -82,12 +83,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _bytes(self, key, body, head=False):
+        import hashlib
+
+        etag = '"' + hashlib.md5(body).hexdigest() + '"'
         rng = self.headers.get("Range")
+        if self.headers.get("If-Range") not in (None, etag):  # changed since the part was started: all of it
+            rng = None
+        if key in self.server.busy:
+            self.server.busy[key] -= 1
+            if self.server.busy[key] == 0:
+                del self.server.busy[key]
+            self._send(503, b"busy", head=head)
+            return 0
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
         if key in self.server.truncate and not head:
             cut = self.server.truncate.pop(key)
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
             self.end_headers()
             self.wfile.write(body[:cut])
             self.wfile.flush()
@@ -101,10 +114,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             e = min(int(m.group(2)) if m.group(2) else len(body) - 1, len(body) - 1)
             chunk = body[a:e + 1]
             self._send(206, chunk, "application/octet-stream",
-                       {"Content-Range": f"bytes {a}-{e}/{len(body)}", "Accept-Ranges": "bytes"}, head)
+                       {"Content-Range": f"bytes {a}-{e}/{len(body)}", "Accept-Ranges": "bytes", "ETag": etag}, head)
         else:
             chunk = body
-            self._send(200, chunk, "application/octet-stream", {"Accept-Ranges": "bytes"}, head)
+            self._send(200, chunk, "application/octet-stream", {"Accept-Ranges": "bytes", "ETag": etag}, head)
         return 0 if head else len(chunk)
 
     def do_HEAD(self):
@@ -474,6 +487,31 @@ def test_download__dropped_connection_keeps_the_part_and_the_next_run_completes(
     stac.download(f"{server.base}/files/b.bin", target)
     assert target.read_bytes() == body
     assert server.log[-1]["range"] == "bytes=150000-"
+
+
+def test_download__file_changed_on_the_server_is_not_spliced(server, tmp_path):
+    old = bytes(range(256)) * 300
+    new = bytes(reversed(range(256))) * 320
+    server.files["/files/d.bin"] = old
+    server.truncate["/files/d.bin"] = 20_000
+    target = tmp_path / "d.bin"
+    with pytest.raises(DataError, match="stopped at 20000"):
+        stac.download(f"{server.base}/files/d.bin", target)
+    server.files["/files/d.bin"] = new  # the catalogue replaced the file meanwhile
+    stac.download(f"{server.base}/files/d.bin", target)
+    assert target.read_bytes() == new
+    assert server.log[-1]["range"] == "bytes=20000-" and server.log[-1]["sent"] == len(new)
+
+
+def test_download__busy_server_is_retried(server, tmp_path):
+    server.files["/files/e.bin"] = b"x" * 5000
+    server.busy["/files/e.bin"] = 2
+    stac.download(f"{server.base}/files/e.bin", tmp_path / "e.bin", backoff_s=0.01)
+    assert (tmp_path / "e.bin").read_bytes() == b"x" * 5000
+    server.busy["/files/f.bin"] = 3
+    server.files["/files/f.bin"] = b"y"
+    with pytest.raises(DataError, match=r"f\.bin: HTTP 503"):
+        stac.download(f"{server.base}/files/f.bin", tmp_path / "f.bin", backoff_s=0.01)
 
 
 def test_download__server_ignoring_range_starts_over(server, tmp_path):

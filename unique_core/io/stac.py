@@ -207,13 +207,22 @@ def _http_reason(exc: BaseException) -> str:
     return _scrub(f"{type(reason).__name__}: {reason}")
 
 
-def download(href: str, target: str | Path, *, timeout: float = TIMEOUT_S, chunk: int = 1 << 16) -> Path:
+RETRY_STATUS = (429, 502, 503, 504)  # busy or a gateway hiccup: worth a second try; other errors are final
+
+
+def download(href: str, target: str | Path, *, timeout: float = TIMEOUT_S, chunk: int = 1 << 16,
+             retries: int = 2, backoff_s: float = 1.0) -> Path:
     """Download `href` (http or https) to `target`, resuming a partial download.
 
-    Bytes go to `.<name>.part` beside the target; a later call sends `Range: bytes=<size>-` and
-    appends, or starts over when the server ignores the range. The target appears (by rename)
-    only when the server's length is reached. An existing target is taken as complete.
+    Bytes go to `.<name>.part` beside the target; a later call sends `Range: bytes=<size>-`
+    (with `If-Range` and the ETag or Last-Modified seen first, so a file changed on the server
+    is downloaded again rather than spliced) and appends, or starts over when the server sends
+    the whole file. The target appears (by rename) only when the server's length is reached. An
+    existing target is taken as complete. Busy answers (429, 502-504) are retried `retries`
+    times, `backoff_s`, 2 x `backoff_s`, ... apart.
     """
+    import time
+
     target = Path(target)
     if target.exists():
         return target
@@ -221,41 +230,64 @@ def download(href: str, target: str | Path, *, timeout: float = TIMEOUT_S, chunk
         raise DataError(f"{href}: only http(s) addresses are downloaded")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f".{target.name}.part")
-    have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(href, headers={"User-Agent": "unique-gpp", **({"Range": f"bytes={have}-"} if have else {})})
-    try:
-        # a fresh opener, so the proxy settings of the environment are read now (urlopen keeps the first ones)
-        with urllib.request.build_opener().open(req, timeout=timeout) as r:
-            if r.status == 206:
-                m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
-                if not m or int(m.group(1)) != have:
-                    raise DataError(f"{_public(href)}: the server resumed at the wrong place "
-                                    f"({r.headers.get('Content-Range')!r}); delete {part} and retry")
-                total = int(m.group(2)) if m.group(2) != "*" else None
-                mode = "ab"
-            else:  # 200: the whole file (the server ignored the range, or there was no part)
-                total = int(r.headers["Content-Length"]) if r.headers.get("Content-Length") else None
-                mode, have = "wb", 0
-            with open(part, mode) as f:
-                shutil.copyfileobj(r, f, chunk)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # nothing left to send: the part may already be whole
-            m = re.match(r"bytes \*/(\d+)", exc.headers.get("Content-Range", "") if exc.headers else "")
-            if m and int(m.group(1)) == have:
-                os.replace(part, target)
-                return target
-            part.unlink(missing_ok=True)
-        raise DataError(f"could not download {_public(href)}: {_http_reason(exc)}; check that the item still "
-                        "exists in the catalogue, then run the same command again (it resumes)") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        raise DataError(f"could not download {_public(href)}: {_http_reason(exc)}; check the internet connection, "
-                        "then run the same command again (it resumes)") from None
+    validator_file = target.with_name(f".{target.name}.part.etag")
+    for attempt in range(retries + 1):
+        try:
+            total = _download_once(href, part, validator_file, timeout, chunk)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and part.exists():  # nothing left to send: the part may already be whole
+                m = re.match(r"bytes \*/(\d+)", (exc.headers.get("Content-Range") or "") if exc.headers else "")
+                if m and int(m.group(1)) == part.stat().st_size:
+                    total = part.stat().st_size
+                    break
+                part.unlink(missing_ok=True)
+            if exc.code in RETRY_STATUS and attempt < retries:
+                time.sleep(backoff_s * 2 ** attempt)
+                continue
+            raise DataError(f"could not download {_public(href)}: {_http_reason(exc)}; check that the item still "
+                            "exists in the catalogue, then run the same command again (it resumes)") from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise DataError(f"could not download {_public(href)}: {_http_reason(exc)}; check the internet "
+                            "connection, then run the same command again (it resumes)") from None
     size = part.stat().st_size
     if total is not None and size != total:
         raise DataError(f"download of {_public(href)} stopped at {size} of {total} bytes; run the same command "
                         "again (it resumes)")
     os.replace(part, target)
+    validator_file.unlink(missing_ok=True)
     return target
+
+
+def _download_once(href: str, part: Path, validator_file: Path, timeout: float, chunk: int) -> int | None:
+    """One request, appending to `part` or rewriting it; returns the file's full length when known."""
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": "unique-gpp"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+        if validator_file.exists():
+            headers["If-Range"] = validator_file.read_text().strip()
+    req = urllib.request.Request(href, headers=headers)
+    # a fresh opener, so the proxy settings of the environment are read now (urlopen keeps the first ones)
+    with urllib.request.build_opener().open(req, timeout=timeout) as r:
+        if r.status == 206:
+            m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", r.headers.get("Content-Range", ""))
+            if not m or int(m.group(1)) != have:
+                raise DataError(f"{_public(href)}: the server resumed at the wrong place "
+                                f"({r.headers.get('Content-Range')!r}); delete {part} and retry")
+            total = int(m.group(2)) if m.group(2) != "*" else None
+            mode = "ab"
+        else:  # 200: the whole file (no part yet, the server ignored the range, or the file changed)
+            total = int(r.headers["Content-Length"]) if r.headers.get("Content-Length") else None
+            mode = "wb"
+            validator = r.headers.get("ETag") or r.headers.get("Last-Modified")
+            if validator:
+                validator_file.write_text(validator)
+            else:
+                validator_file.unlink(missing_ok=True)
+        with open(part, mode) as f:
+            shutil.copyfileobj(r, f, chunk)
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
