@@ -98,3 +98,30 @@ def test_parse_day__real_data_has_no_simulated_period():
         common.parse_day("2024-03-01", None)
     with pytest.raises(Exception, match="is not a date"):
         common.parse_day("2023-02-30", Real())
+
+
+def test_cache_info_and_clean__report_a_killed_writers_temporary(tmp_path, monkeypatch):
+    import os
+    import time
+
+    monkeypatch.setenv("UNIQUE_CACHE_DIR", str(tmp_path))
+    products = tmp_path / "products" / "dem"
+    products.mkdir(parents=True)
+    stale = products / ".b1_2_20x20.tif.ab12cd34.tif"  # the atomic writer's temporary, left by a kill
+    stale.write_bytes(b"x" * 1000)
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    keep = products / "notes.txt"  # not a writer's name: never touched
+    keep.write_text("mine")
+    res = runner.invoke(app, ["cache", "info", "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"temporaries": 1' in res.output
+    res = runner.invoke(app, ["cache", "clean"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("removed 1 temporaries")
+    assert not stale.exists() and keep.read_text() == "mine"
+
+
+def test_app__public_host_is_validated():
+    res = runner.invoke(app, ["app", "--port", "0"])
+    assert res.exit_code == 2 and "Invalid value for '--port'" in res.output
