@@ -125,3 +125,22 @@ def test_cache_info_and_clean__report_a_killed_writers_temporary(tmp_path, monke
 def test_app__public_host_is_validated():
     res = runner.invoke(app, ["app", "--port", "0"])
     assert res.exit_code == 2 and "Invalid value for '--port'" in res.output
+
+
+REAL = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="the real-file corpus ../shared/data/real is not beside this checkout")
+def test_ingest_inspect__real_dem_and_a_broken_file(tmp_path):
+    import json
+
+    res = runner.invoke(app, ["ingest", "inspect", str(REAL / "dem" / "pysheds_dem.tif"), "--json"])
+    assert res.exit_code == 0, res.output
+    (entry,) = json.loads(res.output)
+    assert entry["kind"] == "dem" and entry["crs"] == "EPSG:4326"
+    assert entry["figures"]["elevation_max_m"] == 298.0
+    broken = tmp_path / "dem.tif"
+    broken.write_bytes((REAL / "dem" / "pysheds_dem.tif").read_bytes()[:4000])  # truncated download
+    res = runner.invoke(app, ["ingest", "inspect", str(broken)])
+    assert res.exit_code == 1
+    assert "problem:" in res.output and "Traceback" not in res.output

@@ -41,6 +41,35 @@ def ingest_check_cmd(folder: Path = typer.Argument(..., help="A real-data folder
     raise typer.Exit(0 if report["ok"] else 1)
 
 
+@command(ingest_app, "inspect")
+def ingest_inspect(paths: list[Path] = typer.Argument(..., help="Files or folders of any supported kind, anywhere "
+                                                      "in the world."),
+                   as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """What UNIQUE reads from each file: kind, product, dates, CRS, bounds, scaled bands, per-kind figures.
+
+    Exits 1 when a file has a problem (each is named with its reason)."""
+    from unique_core.io.inspect import inspect
+
+    entries = inspect(paths)
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2, default=str))
+    else:
+        for e in entries:
+            dates = e["dates"]
+            when = (dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]} ({len(dates)} dates)") if dates else "-"
+            typer.echo(f"{e['file']}: {e['kind']} {e['product'] or ''} {when} {e['crs'] or ''}".rstrip())
+            for k, v in (e.get("figures") or {}).items():
+                typer.echo(f"    {k}: {v}")
+            for w in e["warnings"]:
+                typer.echo(f"    warning: {w}")
+            for p in e["problems"]:
+                typer.echo(f"    problem: {p}")
+    if not entries:
+        raise DataError(f"no supported file in {', '.join(map(str, paths))}: see docs/real-data.md for the kinds read")
+    if any(e["problems"] for e in entries):
+        raise typer.Exit(1)
+
+
 def _iso(text: str, what: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
