@@ -641,6 +641,12 @@ def test_ingest__items_file_missing_or_malformed(tmp_path):
                     items_file=tmp_path / "bad.json")
 
 
+def test_search__more_items_than_the_limit_is_refused_not_truncated(server):
+    with pytest.raises(DataError, match=r"more than 1 landsat-c2-l2 items over the box between 2023-07-01 and "
+                                        r"2023-07-31; give a shorter date range"):
+        stac.search("planetary-computer", ["landsat"], BBOX, dt.date(2023, 7, 1), dt.date(2023, 7, 31), limit=1)
+
+
 def test_search__end_before_start_is_refused(server):
     with pytest.raises(DataError, match="--end 2023-07-01 is before --start 2023-07-31"):
         stac.search("planetary-computer", ["dem"], BBOX, dt.date(2023, 7, 31), dt.date(2023, 7, 1))

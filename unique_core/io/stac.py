@@ -465,8 +465,11 @@ def search(catalog: str, collections: list[str], bbox: tuple[float, float, float
         items: list[pystac.Item] = []
         for kind, coll in wanted:
             when = None if kind in STATIC_KINDS else f"{start.isoformat()}/{end.isoformat()}"
-            found = client.search(collections=[coll], bbox=list(bbox), datetime=when, max_items=limit)
-            items.extend(found.items())
+            found = list(client.search(collections=[coll], bbox=list(bbox), datetime=when, max_items=limit + 1).items())
+            if len(found) > limit:  # never a silently truncated result
+                raise DataError(f"more than {limit} {coll} items over the box between {start} and {end}; give a "
+                                "shorter date range (--start/--end) or a smaller --bbox")
+            items.extend(found)
         return items
     except DataError:
         raise
