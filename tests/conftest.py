@@ -11,12 +11,21 @@ from unique_core.grid import Region, get_region
 
 # Caches of the simulated world are deterministic; tests use their own folder (unless told to
 # share one with UNIQUE_TEST_CACHE_DIR) so they never depend on what a previous run left.
+# A private folder is removed when the session ends (it grows to hundreds of MB); a shared one is kept.
+_PRIVATE_CACHE: str | None = None
 if "UNIQUE_TEST_CACHE_DIR" in os.environ:
     os.environ["UNIQUE_CACHE_DIR"] = os.environ["UNIQUE_TEST_CACHE_DIR"]
 else:
     import tempfile
 
-    os.environ["UNIQUE_CACHE_DIR"] = tempfile.mkdtemp(prefix="unique-test-cache-")
+    _PRIVATE_CACHE = os.environ["UNIQUE_CACHE_DIR"] = tempfile.mkdtemp(prefix="unique-test-cache-")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _PRIVATE_CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_PRIVATE_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -42,3 +42,13 @@ def test_torch_pinned_exactly():
 def test_pages_are_thin():
     for page in (ROOT / "pages").glob("*.py"):
         assert len(page.read_text().splitlines()) <= 90, page.name
+
+
+def test_shipped_files__found_through_resources_not_file_paths():
+    # a path built from a module's own __file__ breaks in an installed wheel: unique_core.resources
+    # finds assets/, the app and static/ through importlib.resources instead
+    for path in _tracked_py():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "app.py" or rel.startswith(("pages/", "unique_core/")):
+            text = path.read_text()
+            assert not re.search(r"Path\(__file__\)|os\.path\.\w+\(__file__\)", text), rel
