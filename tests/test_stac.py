@@ -309,8 +309,8 @@ def test_ingest__planetary_computer_recorded_search_signed_windowed_into_the_lay
     assert all(b["bbox"] == list(BBOX) for b in searches)
     # signing: one token per container, and every blob read carried it
     tokens = sorted(e["path"] for e in server.log if e["path"].startswith("/api/sas/"))
-    assert tokens == ["/api/sas/v1/token/ai4edataeuwest/esa-worldcover", "/api/sas/v1/token/elevationeuwest/copernicus-dem",
-                      "/api/sas/v1/token/landsateuwest/landsat-c2", "/api/sas/v1/token/modiseuwest/modis-061-cogs"]
+    assert tokens == [f"/api/sas/v1/token/{c}" for c in ("ai4edataeuwest/esa-worldcover", "elevationeuwest/copernicus-dem",
+                                                         "landsateuwest/landsat-c2", "modiseuwest/modis-061-cogs")]
     blob_reads = [e for e in server.log if e["host"].endswith(".blob.core.windows.net")]
     assert blob_reads and all(e["query"]["sig"] == [SIG] for e in blob_reads)
     assert not any("MYD09GA" in e["path"] or "v100" in e["path"] for e in blob_reads)
@@ -443,7 +443,8 @@ def _free_port() -> int:
 def test_search__http_errors_are_one_line(server, status):
     server.status["/pc/api/stac/v1/"] = status
     server.status["/pc/api/stac/v1"] = status
-    with pytest.raises(DataError, match=rf"could not search http://127\.0\.0\.1:\d+/pc/api/stac/v1 \(HTTP {status}\)") as e:
+    with pytest.raises(DataError, match=rf"could not search http://127\.0\.0\.1:\d+/pc/api/stac/v1 \(HTTP {status}\)") \
+            as e:
         stac.search("planetary-computer", ["dem"], BBOX, dt.date(2023, 7, 1), dt.date(2023, 7, 31))
     assert "\n" not in str(e.value)
 
@@ -527,7 +528,8 @@ def test_download__server_ignoring_range_starts_over(server, tmp_path):
 @pytest.mark.parametrize("status", [404, 500])
 def test_download__http_errors_are_one_line_and_leave_no_file(server, tmp_path, status):
     server.status["/files/gone.bin"] = status
-    with pytest.raises(DataError, match=rf"could not download http://127\.0\.0\.1:\d+/files/gone\.bin: HTTP {status}") as e:
+    with pytest.raises(DataError, match=rf"could not download http://127\.0\.0\.1:\d+/files/gone\.bin: HTTP {status}") \
+            as e:
         stac.download(f"{server.base}/files/gone.bin", tmp_path / "gone.bin")
     assert "\n" not in str(e.value) and not list(tmp_path.iterdir())
 
@@ -546,7 +548,8 @@ def test_read_region__remote_404_and_refused_port_are_one_line(server, tmp_path,
     assert "\n" not in str(e.value)
     monkeypatch.delenv("http_proxy")
     monkeypatch.delenv("GDAL_HTTP_PROXY")
-    with pytest.raises(DataError, match=r"could not read DEM http://127\.0\.0\.1:\d+/y\.tif \(.*\); check the internet"):
+    with pytest.raises(DataError, match=r"could not read DEM http://127\.0\.0\.1:\d+/y\.tif \(.*\); check the "
+                                        r"internet"):
         stac.read_region([f"http://127.0.0.1:{_free_port()}/y.tif"], BBOX, tmp_path / "d.tif", what="DEM")
     assert not (tmp_path / "d.tif").exists()
 

@@ -343,7 +343,8 @@ def read_region(hrefs: list[str], bbox: tuple[float, float, float, float], targe
         if first.crs is None:
             raise DataError(f"{_public(hrefs[0])}: the remote {what} has no CRS; the catalogue's file is unusable")
         if any(src.crs != first.crs for src in srcs[1:]):
-            raise DataError(f"the {what} tiles over the box are in different CRSs ({sorted({str(x.crs) for x in srcs})}); "
+            crss = sorted({str(x.crs) for x in srcs})
+            raise DataError(f"the {what} tiles over the box are in different CRSs ({crss}); "
                             "fetch a smaller box that one tile covers")
         left, bottom, right, top = transform_bounds("EPSG:4326", first.crs, *box, densify_pts=21)
         used = [src for src in srcs if not (src.bounds.right <= left or src.bounds.left >= right
@@ -411,8 +412,9 @@ def collections_for(catalog: Catalog, names: Iterable[str]) -> list[tuple[str, s
             continue
         kind = next((k for k, v in COLLECTIONS.items() if name in v.values()), None) or kind_of_collection(name)
         if kind is None:
+            ids = sorted({c for v in COLLECTIONS.values() for c in v.values() if c})
             raise DataError(f"collection {name!r} is not one UNIQUE can put into the folder; use "
-                            f"{', '.join(KINDS)} (or their ids: {', '.join(sorted({c for v in COLLECTIONS.values() for c in v.values() if c}))})")
+                            f"{', '.join(KINDS)} (or their ids: {', '.join(ids)})")
         out.append((kind, name))
     if not out:
         raise DataError(f"no collections given; use some of {', '.join(KINDS)}")
@@ -640,8 +642,8 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
                 for item in tiles:
                     if band not in item.assets:
                         raise DataError(f"STAC item {safe_name(item.id)} has no {band} asset")
-                    hrefs.append(sign(http_href(item.assets[band], where=f"STAC item {safe_name(item.id)} asset {band}"),
-                                      _catalog_of_item(item, cat)))
+                    where = f"STAC item {safe_name(item.id)} asset {band}"
+                    hrefs.append(sign(http_href(item.assets[band], where=where), _catalog_of_item(item, cat)))
                 read_region(hrefs, bbox, target, what=f"MODIS {band}")
             counts["modis_days"] += 1
         except DataError as exc:
@@ -690,7 +692,8 @@ def ingest(out: str | Path, *, bbox: tuple[float, float, float, float], start: d
         try:
             items = list(pystac.ItemCollection.from_file(str(items_file)))
         except FileNotFoundError:
-            raise DataError(f"{items_file}: no such file; give a JSON ItemCollection saved from a STAC search") from None
+            raise DataError(f"{items_file}: no such file; give a JSON ItemCollection saved from a STAC "
+                            "search") from None
         except Exception as exc:  # pystac raises several types for malformed JSON
             raise DataError(f"{items_file}: not a STAC ItemCollection ({_scrub(exc)[:160]}); save the search "
                             "result as GeoJSON (FeatureCollection of items)") from None
