@@ -169,9 +169,14 @@ def sign(href: str, catalog: Catalog | None) -> str:
     """
     if catalog is None or not catalog.signed:
         return href
-    import planetary_computer.sas as pcs
     import requests
-    from planetary_computer.utils import parse_blob_url
+
+    try:
+        import planetary_computer.sas as pcs
+        from planetary_computer.utils import parse_blob_url
+    except ImportError:
+        raise DataError("signing Planetary Computer hrefs needs the planetary-computer package: "
+                        "pip install -r requirements.txt") from None
 
     parsed = urlsplit(_public(href))
     if not parsed.netloc.endswith(pcs.BLOB_STORAGE_DOMAIN):
