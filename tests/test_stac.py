@@ -650,6 +650,22 @@ def test_search__more_items_than_the_limit_is_refused_not_truncated(server):
         stac.search("planetary-computer", ["landsat"], BBOX, dt.date(2023, 7, 1), dt.date(2023, 7, 31), limit=1)
 
 
+def test_ingest__saved_items_are_read_back_with_the_same_filters(server, tmp_path):
+    saved = tmp_path / "items.json"
+    first = stac.ingest(tmp_path / "a", bbox=BBOX, start=dt.date(2023, 7, 1), end=dt.date(2023, 7, 31),
+                        catalog="earth-search", collections=["landsat"], save_items=saved)
+    assert first["skipped"] == 1 and "requester-pays" in first["skipped_items"][0]["reason"]
+    recorded = json.loads(saved.read_text())
+    assert [f["id"] for f in recorded["features"]] == ["LC08_L2SP_116034_20230715_02_T1"]
+    server.log.clear()
+    again = stac.ingest(tmp_path / "b", bbox=BBOX, start=dt.date(2023, 7, 1), end=dt.date(2023, 7, 31),
+                        catalog="earth-search", collections=["landsat"], items_file=saved)
+    assert again == first and not server.log  # no search: the recorded items
+    outside = stac.ingest(tmp_path / "c", bbox=BBOX, start=dt.date(2023, 8, 1), end=dt.date(2023, 8, 31),
+                          catalog="earth-search", collections=["landsat"], items_file=saved)
+    assert outside["skipped"] == 0 and outside["landsat_scenes"] == 0  # dated 2023-07-15: not asked for
+
+
 def test_search__end_before_start_is_refused(server):
     with pytest.raises(DataError, match="--end 2023-07-01 is before --start 2023-07-31"):
         stac.search("planetary-computer", ["dem"], BBOX, dt.date(2023, 7, 31), dt.date(2023, 7, 1))

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import http.client
+import json
 import os
 import re
 import shutil
@@ -690,8 +691,13 @@ def fetch(items: list[pystac.Item], folder: str | Path, progress: Callable[[int,
 
 def ingest(out: str | Path, *, bbox: tuple[float, float, float, float], start: dt.date, end: dt.date,
            catalog: str = "planetary-computer", collections: Iterable[str] = KINDS,
-           items_file: str | Path | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
-    """`unique ingest stac`: search (or read recorded items from `items_file`), then fetch into `out`."""
+           items_file: str | Path | None = None, save_items: str | Path | None = None,
+           progress: Callable[[int, int], None] | None = None) -> dict:
+    """`unique ingest stac`: search (or read recorded items from `items_file`), then fetch into `out`.
+
+    Recorded items are filtered like a search: the kinds asked for, Landsat and MODIS between
+    `start` and `end`. `save_items` writes the items (unsigned GeoJSON) for a later `items_file` run.
+    """
     if items_file is not None:
         items_file = Path(items_file)
         try:
@@ -703,8 +709,20 @@ def ingest(out: str | Path, *, bbox: tuple[float, float, float, float], start: d
             raise DataError(f"{items_file}: not a STAC ItemCollection ({_scrub(exc)[:160]}); save the search "
                             "result as GeoJSON (FeatureCollection of items)") from None
         wanted = {k for k, _ in collections_for(catalog_of(catalog), collections)}
-        items = [i for i in items if kind_of_collection(i.collection_id or "") in wanted or
-                 kind_of_collection(i.collection_id or "") is None]
+
+        def asked(item: pystac.Item) -> bool:
+            kind = kind_of_collection(item.collection_id or "")
+            if kind is None:
+                return True  # fetch lists it as skipped, with the reason
+            if kind not in wanted:
+                return False
+            try:
+                return kind in STATIC_KINDS or start <= _day_of(item) <= end
+            except (DataError, ValueError):
+                return True  # fetch reports the bad date
+        items = [i for i in items if asked(i)]
     else:
         items = search(catalog, list(collections), bbox, start, end)
+    if save_items is not None:
+        write_text(save_items, json.dumps(pystac.ItemCollection(items).to_dict(transform_hrefs=False), indent=1))
     return fetch(items, out, progress, bbox=bbox, catalog=catalog)
