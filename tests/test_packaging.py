@@ -38,8 +38,8 @@ INDIRECT = {
     "leafmap": "kept while the app's map work decides whether to use it (issue 12)",
     "pytest": "the test runner",
 }
-# added for work under way (issue 12/13 engineers): drop from here once the code imports them
-PENDING = {"scoringrules", "scikit-image", "planetary-computer"}
+# added for work under way (issues 12/13): drop a name from here once committed code imports it
+PENDING = {"scoringrules", "scikit-image", "planetary-computer", "zarr", "onnxruntime"}
 IMPORT_NAMES = {"scikit-learn": "sklearn", "scikit-image": "skimage", "pillow": "PIL", "xgboost-cpu": "xgboost",
                 "xstatic-leaflet": "xstatic", "flaml": "flaml", "global-land-mask": "global_land_mask",
                 "pystac-client": "pystac_client", "planetary-computer": "planetary_computer",
