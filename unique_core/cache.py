@@ -368,32 +368,45 @@ def info(root: str | os.PathLike | None = None) -> dict:
                            "recent": quarantine_records(top)[-10:]}}
 
 
-def evict(root: str | os.PathLike | None = None, *, limit_bytes: int | None = None) -> list[str]:
+def evict(root: str | os.PathLike | None = None, *, limit_bytes: int | None = None,
+          keep: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Bring the cache under its limit; returns what was removed (quarantined files, then products, LRU).
 
     Products are taken least recently used first; one whose lock is held (being read or
-    written) is skipped. Nothing happens while the cache is within the limit.
+    written) is skipped, and so are the catalogue keys in `keep` (the product just made for a
+    caller). Nothing happens while the cache is within the limit.
     """
     top = _root(root)
     limit = max_bytes() if limit_bytes is None else int(limit_bytes)
-    if not top.is_dir():
-        return []
-    total = _sizes(top)[0]
     removed: list[str] = []
-    if total <= limit:
+    if not top.is_dir():
         return removed
+    for _pass in range(3):  # measured again after each pass: deleting rows grows the catalogue's journal
+        total = _sizes(top)[0]
+        if total <= limit:
+            break
+        n = len(removed)
+        total = _evict_pass(top, total, limit, removed, keep)
+        if len(removed) == n:
+            break  # nothing left that may go
+    if removed:
+        log.info("evicted %d cache files under %s to stay within %.1f GB", len(removed), top, limit / 1e9)
+    return removed
+
+
+def _evict_pass(top: Path, total: int, limit: int, removed: list[str], keep) -> int:
     qfiles = sorted((p for p in (top / QUARANTINE).glob("*") if p.name != QUARANTINE_LOG and p.is_file()),
                     key=lambda p: p.stat().st_mtime)
     for p in qfiles:
         if total <= limit:
-            return removed
+            return total
         size = p.stat().st_size
         p.unlink(missing_ok=True)
         total -= size
         removed.append(str(p))
     candidates = []
     for cat in _catalogs(top):
-        candidates += [(e.get("last_used") or 0.0, e["created"], cat, e) for e in cat.all()]
+        candidates += [(e.get("last_used") or 0.0, e["created"], cat, e) for e in cat.all() if e["key"] not in keep]
     candidates.sort(key=lambda c: (c[0], c[1]))
     for _used, _created, cat, e in candidates:
         if total <= limit:
@@ -407,6 +420,4 @@ def evict(root: str | os.PathLike | None = None, *, limit_bytes: int | None = No
             path.unlink(missing_ok=True)
             total -= size
             removed.append(str(path))
-    if removed:
-        log.info("evicted %d cache files under %s to stay within %.1f GB", len(removed), top, limit / 1e9)
-    return removed
+    return total

@@ -365,10 +365,10 @@ class ProductService:
             return False
         size = path.stat().st_size
         if size != entry["bytes"]:
-            cache.quarantine(path, f"{size} bytes, the catalogue recorded {entry['bytes']}")
+            cache.quarantine(path, f"{size} bytes, the catalogue recorded {entry['bytes']}", root=self._cache_top())
             return False
         if _sha256(path) != entry["sha256"]:
-            cache.quarantine(path, "SHA-256 differs from the one recorded in the catalogue")
+            cache.quarantine(path, "SHA-256 differs from the one recorded in the catalogue", root=self._cache_top())
             return False
         return True
 
@@ -419,7 +419,7 @@ class ProductService:
             out = self._load(entry, "computed")
         finally:
             lock.release()
-        cache.evict(self._cache_top())
+        cache.evict(self._cache_top(), keep={key})
         return out
 
     def _try_hit(self, key: str, product: str, spec: ProductSpec, path: Path, *, shared_lock: bool
@@ -492,7 +492,7 @@ class ProductService:
             da = read_geotiff(entry["path"])
         except DataError as exc:
             self.catalog.delete(entry["key"])
-            cache.quarantine(entry["path"], f"unreadable GeoTIFF: {exc}")
+            cache.quarantine(entry["path"], f"unreadable GeoTIFF: {exc}", root=self._cache_top())
             raise ProductError(f"cached product {entry['product']} could not be read; it was moved to the "
                                "quarantine: ask again to recompute it") from exc
         da.attrs.update({"cache": how, "product": entry["product"], "provenance": {
