@@ -258,6 +258,8 @@ def check_values(scene: Scene, *, max_side: int = 2048) -> dict[str, float]:
         except DataError as exc:
             scene.problems.append(str(exc))
             continue
+        if any(str(scene.files[name]) in p for p in scene.problems):
+            continue  # its dtype is already wrong: the values say nothing more
         if sc.valid and sc.mean is not None:
             if sc.mean < DN_MIN or sc.mean > DN_MAX:
                 scene.problems.append(
@@ -290,8 +292,11 @@ def check_values(scene: Scene, *, max_side: int = 2048) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ reading onto the grid
-def read_scene(scene: Scene, grid: Grid) -> dict[str, np.ndarray]:
-    """SR_B2..SR_B7 (uint16 DN) and QA_PIXEL on `grid`; outside the scene and where saturated: fill (DN 0, QA 1)."""
+def read_scene(scene: Scene, grid: "Grid | S.Target") -> dict[str, np.ndarray]:
+    """SR_B2..SR_B7 (uint16 DN) and QA_PIXEL on `grid`; outside the scene and where saturated: fill (DN 0, QA 1).
+
+    `grid`: a project Grid (EPSG:5179), or any surface.Target (a grid in another CRS).
+    """
     if not scene.usable:
         raise DataError("; ".join(scene.problems))
     out: dict[str, np.ndarray] = {}
@@ -307,13 +312,13 @@ def read_scene(scene: Scene, grid: Grid) -> dict[str, np.ndarray]:
                 if src.dtypes[0] != "uint16":
                     raise DataError(f"{path}: {src.dtypes[0]} values, not Collection 2's uint16 digital numbers: use "
                                     "the original USGS file")
-                dst = np.full(grid.shape, fill, np.uint16)
+                dst = np.full(target.shape, fill, np.uint16)
                 win = S.source_window(src, target)
                 if win is not None:
                     S.check_read_size(path, win.height, win.width, np.uint16)
                     data = src.read(1, window=win)
                     reproject(data, dst, src_transform=src.window_transform(win), src_crs=src.crs,
-                              dst_transform=grid.transform, dst_crs=CRS, resampling=Resampling.nearest,
+                              dst_transform=target.transform, dst_crs=target.crs, resampling=Resampling.nearest,
                               src_nodata=fill if name != "QA_RADSAT" else None,
                               dst_nodata=fill if name != "QA_RADSAT" else None)
         except rasterio.errors.RasterioIOError as exc:

@@ -316,10 +316,14 @@ def read_layer(lay: Layer) -> tuple[np.ndarray, Affine, object, float | None, fl
                         "again") from exc
 
 
-def read_day(day: ModisDay, grid: Grid) -> dict[str, np.ndarray]:
-    """Scaled-integer bands (int16, x 10000) and state_1km (uint16) on a 500 m grid, like the simulated MODIS."""
+def read_day(day: ModisDay, grid: "Grid | S.Target") -> dict[str, np.ndarray]:
+    """Scaled-integer bands (int16, x 10000) and state_1km (uint16) on a 500 m grid, like the simulated MODIS.
+
+    `grid`: a project Grid (EPSG:5179), or any surface.Target (a grid in another CRS).
+    """
     if not day.usable:
         raise DataError("; ".join(day.problems))
+    grid = S.Target.of(grid)
     out: dict[str, np.ndarray] = {}
     bad = np.zeros(grid.shape, bool)
     for b in BANDS:
@@ -329,7 +333,7 @@ def read_day(day: ModisDay, grid: Grid) -> dict[str, np.ndarray]:
         refl = np.where(data == fill, np.nan, data * physical_scale(scale, lay.product) / SCALE)
         dst = np.full(grid.shape, np.nan)
         reproject(refl, dst, src_transform=transform, src_crs=crs, dst_transform=grid.transform,
-                  dst_crs=CRS, resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan)
+                  dst_crs=grid.crs, resampling=Resampling.average, src_nodata=np.nan, dst_nodata=np.nan)
         out[b] = np.where(np.isfinite(dst), np.round(dst), FILL).astype(np.int16)
         q = day.layers.get(f"quality_b0{b[-1]}")
         if day.product == "MCD43A4" and q is not None:
@@ -337,7 +341,7 @@ def read_day(day: ModisDay, grid: Grid) -> dict[str, np.ndarray]:
             limit = 1 if q.product == "MCD43A4" else 2  # mandatory QA 0/1; MCD43A2 band quality 0-2
             poor = ((qd > limit) | (qd == (qfill if qfill is not None else 255))).astype(np.float32)
             dq = np.ones(grid.shape, np.float32)
-            reproject(poor, dq, src_transform=qt, src_crs=qc, dst_transform=grid.transform, dst_crs=CRS,
+            reproject(poor, dq, src_transform=qt, src_crs=qc, dst_transform=grid.transform, dst_crs=grid.crs,
                       resampling=Resampling.nearest)
             bad |= dq > 0.5
     if day.product == "MCD43A4":
@@ -347,6 +351,6 @@ def read_day(day: ModisDay, grid: Grid) -> dict[str, np.ndarray]:
         data, transform, crs, _, _ = read_layer(day.layers[STATE])
         dst = np.zeros(grid.shape, np.float64)
         reproject(data.astype(np.float64), dst, src_transform=transform, src_crs=crs, dst_transform=grid.transform,
-                  dst_crs=CRS, resampling=Resampling.nearest)
+                  dst_crs=grid.crs, resampling=Resampling.nearest)
         out[STATE] = dst.astype(np.uint16)
     return out

@@ -33,6 +33,7 @@ from unique_core.landcover import KEYS, N_CLASSES
 
 MAX_READ_BYTES = 256 * 1024**2  # one window read, decoded; keeps a region's read far under 1 GB
 STRIP_ROWS = 32  # target rows per land-cover strip
+GDAL_CACHE_MB = 64  # GDAL keeps decoded blocks (5 % of RAM by default): bound it, the reads are windows anyway
 DEM_RANGE_M = (-500.0, 9000.0)  # below the Dead Sea shore to above Everest
 
 
@@ -152,7 +153,7 @@ def scan_band(path: Path, *, band: int = 1, nodata: float | None = None, count_v
     """
     path = Path(path)
     try:
-        with rasterio.open(path) as src:
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
             nd = src.nodata if nodata is None else nodata
             integer = np.issubdtype(np.dtype(src.dtypes[band - 1]), np.integer)
             if max_side and max(src.width, src.height) > max_side:
@@ -210,7 +211,7 @@ def read_dem(path: Path, grid: "Grid | Target") -> np.ndarray:
     path = Path(path)
     target = Target.of(grid)
     dst = np.full(target.shape, np.nan, np.float32)
-    with open_raster(path, "DEM") as src:
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), open_raster(path, "DEM") as src:
         win = source_window(src, target)
         if win is None:
             return dst
@@ -269,7 +270,7 @@ def read_fractions(path: Path, table: dict[int, str], grid: "Grid | Target") -> 
     target = Target.of(grid)
     h, w = target.shape
     out = np.zeros((N_CLASSES, h, w), np.float32)
-    with open_raster(path, "land-cover map") as src:
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), open_raster(path, "land-cover map") as src:
         nodata = src.nodata
         for r0 in range(0, h, STRIP_ROWS):
             rows = min(STRIP_ROWS, h - r0)
@@ -298,7 +299,9 @@ def read_fractions(path: Path, table: dict[int, str], grid: "Grid | Target") -> 
                           dst_transform=strip.transform, dst_crs=strip.crs, resampling=Resampling.average)
                 out[KEYS.index(key), r0:r0 + rows] += dst
     total = out.sum(axis=0)
-    return np.where(total[None] > 0, out / np.maximum(total, 1e-6)[None], 0.0).astype(np.float32)
+    out /= np.maximum(total, 1e-6)[None]  # in place: the stack is the largest array here
+    out[:, total <= 0] = 0.0
+    return out
 
 
 def resolution_m(path: Path) -> float:
