@@ -339,3 +339,19 @@ def test_test_suite__removes_its_private_cache(tmp_path):
                          cwd=ROOT, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert not list(tmp_path.glob("unique-test-cache-*"))
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux /proc")
+def test_launch_main__serves_from_any_folder_and_stops_with_its_process(tmp_path):
+    # what `make run` and `unique app` do: the server takes the launcher's process (no orphan)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "unique_core.launch", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}", proc) == (ROOT / "static" / "leaflet.js").read_bytes()
+        assert _listening_addresses(port) == {"0100007F"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    time.sleep(0.5)
+    assert not _listening_addresses(port), "a server outlived its launcher"

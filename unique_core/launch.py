@@ -89,7 +89,10 @@ def prepare_app(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir:
 
 
 def run_app(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: Path | None = None) -> int:
-    """Serve the dashboard until interrupted; returns Streamlit's exit status.
+    """Serve the dashboard until interrupted.
+
+    On POSIX the Streamlit server replaces this process (exec), so this returns only on other
+    systems, with Streamlit's exit status.
 
     Puts the map's web files in place first (ui.assets.ensure_web_assets); if that fails the
     reason is printed and the server still starts, and the app shows the same message.
@@ -103,6 +106,11 @@ def run_app(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: Pat
     if launch.public:
         print(f"warning: serving on {host}: anyone who can reach this machine can use the app", file=sys.stderr)
     print(f"UNIQUE on {launch.url} (Ctrl+C stops it)", file=sys.stderr, flush=True)
+    if os.name == "posix":
+        # the server takes over this process, so Ctrl+C, kill and a service manager reach it
+        # directly and no orphaned server is left behind a killed launcher
+        os.chdir(launch.cwd)
+        os.execve(launch.command[0], launch.command, launch.env)
     try:
         return subprocess.call(launch.command, cwd=launch.cwd, env=launch.env)
     except KeyboardInterrupt:  # Streamlit got the same Ctrl+C and has stopped
