@@ -144,3 +144,24 @@ def test_ingest_inspect__real_dem_and_a_broken_file(tmp_path):
     res = runner.invoke(app, ["ingest", "inspect", str(broken)])
     assert res.exit_code == 1
     assert "problem:" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--bbox", "127", "37", "129", "38", "--start", "2023-01-01", "--end", "2023-01-31"], "1"),
+    (["--bbox", "127", "37", "127.1", "37.1", "--start", "2023-02-01", "--end", "2023-01-01"],
+     "--end 2023-01-01 is before --start 2023-02-01"),
+    (["--bbox", "127", "37", "127.1", "37.1", "--start", "2023-02-30", "--end", "2023-03-01"],
+     "--start '2023-02-30' is not a date"),
+])
+def test_ingest_stac__bad_requests_are_one_line(tmp_path, extra, match):
+    res = runner.invoke(app, ["ingest", "stac", "--out", str(tmp_path / "d"), "--items", str(tmp_path / "none.json"),
+                              *extra])
+    assert res.exit_code == 2
+    assert match in _one_line_error(res)
+
+
+def test_ingest_stac__missing_items_file(tmp_path):
+    res = runner.invoke(app, ["ingest", "stac", "--out", str(tmp_path / "d"), "--items", str(tmp_path / "none.json"),
+                              "--bbox", "127", "37", "127.1", "37.1", "--start", "2023-01-01", "--end", "2023-01-31"])
+    assert res.exit_code == 2
+    assert "none.json: no such file" in _one_line_error(res)

@@ -175,17 +175,34 @@ def parse_day(text: str, src=None) -> dt.date:
         raise DateError(f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2023-07-15") from None
 
 
+class _LazyBar:
+    """A tqdm bar on stderr that appears with the first progress report, so early errors print alone."""
+
+    def __init__(self, desc: str, unit: str):
+        self.desc, self.unit, self.bar = desc, unit, None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=self.desc, unit=self.unit)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def set_description(self, text: str) -> None:
+        self.desc = text
+        if self.bar is not None:
+            self.bar.set_description(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def progress_bar(desc: str, unit: str):
-    """A tqdm bar on stderr and a `(done, total)` callback that moves it."""
-    from tqdm import tqdm
-
-    bar = tqdm(desc=desc, unit=unit)
-
-    def update(done, total):
-        bar.total = total
-        bar.update(done - bar.n)
-
-    return bar, update
+    """A progress bar on stderr and a `(done, total)` callback that moves it."""
+    bar = _LazyBar(desc, unit)
+    return bar, bar.update
 
 
 def staged_progress(desc: str, unit: str):

@@ -79,25 +79,31 @@ def _iso(text: str, what: str) -> dt.date:
 
 @command(ingest_app, "stac")
 def ingest_stac(out: Path = typer.Option(..., "--out", help="The real-data folder to fill."),
-                bbox: tuple[float, float, float, float] = typer.Option(..., "--bbox", help="lon/lat box."),
-                start: str = typer.Option(..., "--start"), end: str = typer.Option(..., "--end"),
+                bbox: tuple[float, float, float, float] = typer.Option(
+                    ..., "--bbox", help="WEST SOUTH EAST NORTH in degrees, at most 1 degree a side."),
+                start: str = typer.Option(..., "--start", help="First day, YYYY-MM-DD."),
+                end: str = typer.Option(..., "--end", help="Last day, YYYY-MM-DD."),
                 catalog: str = typer.Option("planetary-computer", "--catalog",
-                                            help="planetary-computer, earth-search, or a STAC API URL."),
-                collections: str = typer.Option("landsat-c2-l2,modis-09GA-061,cop-dem-glo-30,esa-worldcover",
-                                                "--collections"),
+                                            help="planetary-computer, earth-search, or an http(s) STAC API URL."),
+                collections: str = typer.Option("landsat,modis,dem,landcover", "--collections",
+                                                help="Comma-separated kinds (landsat, modis, dem, landcover) or "
+                                                     "collection ids."),
                 items_file: Optional[Path] = typer.Option(None, "--items", help="Recorded STAC items (JSON) instead of "
-                                                          "a search (offline).")):
-    """Search public STAC catalogues (needs internet) and put MODIS, Landsat, DEM and WorldCover into the folder."""
-    import pystac
+                                                          "a search (offline)."),
+                save_items: Optional[Path] = typer.Option(None, "--save-items",
+                                                          help="Also write the items found (unsigned GeoJSON).")):
+    """Search public STAC catalogues (needs internet) and put MODIS, Landsat, DEM and WorldCover into the folder.
 
-    from unique_core.io.stac import fetch, search
+    Remote COGs are read by windows for the box only; downloads resume and land atomically."""
+    from unique_core.io.stac import check_bbox, ingest
 
-    if items_file:
-        items = list(pystac.ItemCollection.from_file(str(items_file)))
-    else:
-        items = search(catalog, [c.strip() for c in collections.split(",")], bbox,
-                       _iso(start, "--start"), _iso(end, "--end"))
+    check_bbox(bbox)
+    d0, d1 = _iso(start, "--start"), _iso(end, "--end")
+    if d1 < d0:
+        raise DateError(f"--end {end} is before --start {start}")
     bar, update = progress_bar("assets", "item")
-    counts = fetch(items, out, update)
+    counts = ingest(out, bbox=bbox, start=d0, end=d1, catalog=catalog,
+                    collections=[c.strip() for c in collections.split(",") if c.strip()],
+                    items_file=items_file, save_items=save_items, progress=update)
     bar.close()
-    typer.echo(json.dumps(counts))
+    typer.echo(json.dumps(counts, default=str))
