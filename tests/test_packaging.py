@@ -273,6 +273,13 @@ def test_wheel__contains_the_code_assets_and_app(installed):
         rel = f.relative_to(ROOT).as_posix()
         if rel.startswith("unique_core/"):
             assert rel in names, f"{rel} is not in the wheel"
+    tracked = subprocess.run(["git", "ls-files", "assets", "pages", "static"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    for rel in tracked:  # every shipped file, at its place in the package
+        if rel.startswith("assets/"):
+            assert f"unique_core/_assets/{rel[len('assets/'):]}" in names, f"{rel} is not in the wheel"
+        else:
+            assert f"unique_core/_app/{rel}" in names, f"{rel} is not in the wheel"
     for rel in ["unique_core/_assets/regions.json", "unique_core/_assets/fluxnet2015_fullset_dd_columns.txt",
                 "unique_core/_assets/models/gpp_modis/model.txt", "unique_core/_assets/models/downscale_s2/weights.safetensors",
                 "unique_core/_app/app.py", "unique_core/_app/pages/map.py", "unique_core/_app/.streamlit/config.toml",
