@@ -235,6 +235,23 @@ def test_era5__hourly_cds_valid_time_expver_packed(cases):
                                rtol=1e-5)
 
 
+def test_era5__hourly_per_hour_amounts_are_summed(cases, tmp_path):
+    """ERA5 single levels store each hour's own amount (no running total): the day's sum is the sum."""
+    import xarray as xr
+
+    ds = xr.open_dataset(cases["era5_hourly"]).drop_vars(["expver", "number"])
+    for v in ("ssrd", "tp"):
+        running = ds[v].values
+        hour = pd.DatetimeIndex(ds["valid_time"].values).hour.to_numpy()
+        per_hour = np.where((hour == 1)[:, None, None], running, running - np.roll(running, 1, axis=0))
+        ds[v] = (ds[v].dims, per_hour, ds[v].attrs)
+    ds.to_netcdf(tmp_path / "era5_hourly_amounts.nc")
+    a = era5.RealClimate([tmp_path / "era5_hourly_amounts.nc"]).day(dt.date(2024, 7, 2))
+    b = era5.RealClimate([cases["era5_hourly"]]).day(dt.date(2024, 7, 2))
+    np.testing.assert_allclose(a["sw"], b["sw"], rtol=5e-3)
+    np.testing.assert_allclose(a["precip"], b["precip"], rtol=5e-3)
+
+
 def test_era5__celsius_without_units_and_out_of_range(cases, tmp_path):
     with pytest.raises(DataError, match=r"variable t2m has no units attribute: UNIQUE does not guess"):
         era5.RealClimate([cases["era5_celsius"]])

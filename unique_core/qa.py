@@ -8,6 +8,9 @@ Landsat C2 L2 QA_PIXEL (uint16): bit 0 fill, 1 dilated cloud, 2 cirrus, 3 cloud,
 confidence, 12-13 snow/ice confidence, 14-15 cirrus confidence (00 none, 01 low,
 10 medium, 11 high). A pixel is clear when bits 0-4 are all zero.
 
+Landsat C2 QA_RADSAT (uint16): bit n-1 set when band n is saturated (bit 1 band 2 ... bit 6
+band 7), bit 11 terrain occlusion.
+
 MOD09GA state_1km (uint16): bits 0-1 cloud state (00 clear, 01 cloudy, 10 mixed,
 11 not set), bit 2 cloud shadow, bits 3-5 land/water (000 shallow ocean, 001 land,
 101 inland water), bit 10 internal cloud flag, bit 13 pixel adjacent to cloud.
@@ -63,6 +66,15 @@ def landsat_flag(qa: np.ndarray, bit: int) -> np.ndarray:
 def landsat_confidence(qa: np.ndarray, kind: str) -> np.ndarray:
     """Two-bit confidence (0 none .. 3 high) of 'cloud', 'shadow', 'snow' or 'cirrus'."""
     return (np.asarray(qa).astype(np.uint16) >> _L_CONF_SHIFT[kind]) & 0b11
+
+
+def landsat_saturated(radsat: np.ndarray, bands: tuple[int, ...] = (2, 3, 4, 5, 6, 7)) -> np.ndarray:
+    """True where QA_RADSAT flags any of `bands` (OLI band numbers) as saturated, or terrain occlusion."""
+    mask = 0
+    for b in bands:
+        mask |= 1 << (b - 1)
+    mask |= 1 << 11
+    return (np.asarray(radsat).astype(np.uint16) & np.uint16(mask)) != 0
 
 
 def encode_modis_state(*, cloudy, mixed, shadow, adjacent, water=False, sea=False) -> np.ndarray:

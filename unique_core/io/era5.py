@@ -188,7 +188,10 @@ def daily_fields(ds: xr.Dataset, path: Path) -> dict[dt.date, dict[str, np.ndarr
     t = pd.to_datetime(ds["time"].values)
     step = (t[1] - t[0]) if len(t) > 1 else pd.Timedelta(days=1)
     hourly = step.total_seconds() / 3600 < 23.5
-    acc = {v: hourly and kinds[v].startswith("accumulated") and _accumulated_from_00(ds, v) for v in ("ssrd", "tp")}
+    # One convention per product for every accumulated variable; radiation tells it best (it drops to
+    # zero each evening when stored per hour, never in a running total), precipitation can be constant.
+    running = hourly and _accumulated_from_00(ds, "ssrd" if kinds["ssrd"].startswith("accumulated") else "tp")
+    acc = {v: hourly and kinds[v].startswith("accumulated") and running for v in ("ssrd", "tp")}
     day_of = np.array([x.date() for x in (t - pd.Timedelta(hours=1) if hourly else t)])  # 00 UTC closes a day
     per_day = round(86400 / step.total_seconds()) if hourly else 1
     values = {v: ds[v].transpose("time", ...).values for v in units}

@@ -14,7 +14,7 @@ IMAGE_ATTRIBUTES. Bands must be uint16 digital numbers with nodata 0 (QA_PIXEL: 
 float band (already rescaled) or one whose values sit below reflectance 0 or above 1 (Collection 1,
 or shifted) is an error naming the file. Bands at any resolution are reprojected by nearest
 neighbour (fill and QA bits stay whole) onto the project grid and handed on as digital numbers, as
-the simulated scenes are. Pixels saturated in any of B2-B7 (QA_RADSAT bits 1-6) are set to fill.
+the simulated scenes are. Pixels saturated in any of B2-B7 (QA_RADSAT bits 1-6) or terrain-occluded (bit 11) are set to fill.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from rasterio.warp import Resampling, reproject, transform_bounds
 from unique_core.errors import DataError
 from unique_core.grid import CRS, Grid
 from unique_core.io import surface as S
-from unique_core.qa import L_FILL
+from unique_core.qa import L_FILL, landsat_saturated
 
 BANDS = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7")
 SCALE, OFFSET = 0.0000275, -0.2
@@ -42,7 +42,6 @@ ID_RE = re.compile(r"(?P<sat>L[COT]0[89])_(?P<level>L2S[PR])_(?P<path>\d{3})(?P<
                    r"(?P<processed>\d{8})_(?P<collection>\d{2})_(?P<tier>T[12])")
 L2_GROUP = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
 MTL_ORDER = ("MTL.txt", "MTL.json", "MTL.xml")
-RADSAT_BANDS_MASK = 0b1111110  # bits 1-6: bands 2-7 saturated
 
 
 @dataclass
@@ -327,7 +326,7 @@ def read_scene(scene: Scene, grid: "Grid | S.Target") -> dict[str, np.ndarray]:
         out[name] = dst
     bad = out["SR_B4"] == 0
     if "QA_RADSAT" in out:
-        bad |= (out.pop("QA_RADSAT") & RADSAT_BANDS_MASK) != 0
+        bad |= landsat_saturated(out.pop("QA_RADSAT"))
     out["QA_PIXEL"] = np.where(bad, np.uint16(L_FILL), out["QA_PIXEL"])
     for b in BANDS:
         out[b] = np.where(bad, np.uint16(0), out[b])
