@@ -414,8 +414,12 @@ table = {10: "mixed", 20: "grassland", 30: "grassland", 40: "field", 50: "urban"
 # 30 km x 30 km at 30 m in UTM 32N (about 7.2 E, 0.9-1.2 N), inside tile N00E006 (6-9 E, 0-3 N)
 target = S.Target(Affine(30, 0, 300000, 0, -30, 130000), (1000, 1000), "EPSG:32632")
 f = S.read_fractions(path, table, target)
-print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "sum": float(f.sum()),
-                  "shape": list(f.shape)}))
+# VmHWM: this process's own peak (ru_maxrss keeps the parent's peak across fork and exec on Linux)
+try:
+    peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"peak_mb": peak, "sum": float(f.sum()), "shape": list(f.shape)}))
 """
 
 
@@ -510,3 +514,22 @@ def test_landsat__saturated_pixels_masked(cases, tmp_path):
     out = landsat.read_scene(scene, grid)
     west, east = out["QA_PIXEL"][:, :30], out["QA_PIXEL"][:, -30:]
     assert (west == 1).all() and (east != 1).mean() > 0.9
+
+
+def test_inspect__edge_cases_figures_and_problems(cases):
+    got = {Path(e["file"]).name: e for e in inspect([cases["scene_60m"], cases["era5_hourly"], cases["dem_1e30"],
+                                                      cases["classes_empty"]])}
+    scene = got[cases["scene_60m"].name]
+    assert scene["kind"] == "landsat" and scene["dates"] == ["2023-05-18"] and scene["crs"] == "EPSG:32652"
+    # written as NIR 0.35 and red 0.04 (+- 0.01 noise): NDVI about 0.79
+    assert 0.75 < scene["figures"]["mean_clear_ndvi"] < 0.83
+    nir = next(b for b in scene["bands"] if b["name"] == "SR_B5")
+    assert nir["scale"] == pytest.approx(2.75e-5) and abs(nir["mean"] - 0.35) < 0.01
+    e5 = got["era5land_hourly_cds.nc"]
+    assert e5["figures"]["step_hours"] == 1.0 and e5["figures"]["units"]["ssrd"] == {"from": "J m**-2",
+                                                                                      "to": "W m-2 (daily mean)"}
+    assert e5["dates"] == ["2024-07-01", "2024-07-04"] and not e5["problems"]
+    assert "values such as 1e+30 are not elevations" in got["dem.tif"]["problems"][0]
+    assert "classes.csv: empty" in got["classes.csv"]["problems"][0]
+    with pytest.raises(DataError, match="no such file or folder"):
+        inspect([cases["scene_60m"] / "missing.TIF"])

@@ -32,13 +32,13 @@ WORLDCOVER = {10: "tree cover", 20: "shrubland", 30: "grassland", 40: "cropland"
 
 
 def _clean(x):
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python, dates -> ISO, tuples -> lists."""
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python (floats to 7 significant digits), dates -> ISO."""
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
     if isinstance(x, (np.floating, float)):
-        return None if not math.isfinite(float(x)) else round(float(x), 6)
+        return None if not math.isfinite(float(x)) else float(f"{float(x):.7g}")  # 7 significant digits
     if isinstance(x, (np.integer,)):
         return int(x)
     if isinstance(x, (dt.date,)):
