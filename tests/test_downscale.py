@@ -148,3 +148,61 @@ def test_weights__config_mismatch_is_a_clear_error(tmp_path):
         Downscaler.load(folder)
     with pytest.raises(ModelError, match="not a downscaling model"):
         Downscaler.load(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------ the held-out split
+def test_split__test_tiles_keep_their_margin_from_every_seen_tile():
+    from unique_core.downscale.split import MARGIN_BLOCKS, gap_blocks, shipped_split, unseen
+
+    split = shipped_split()
+    assert len(split.test) >= 10 and len({t.name for t in split.test}) == len(split.test)
+    for t in split.test:
+        assert min(gap_blocks(t, s) for s in (*split.train, *split.validation)) >= MARGIN_BLOCKS
+        assert unseen(t, split, margin=MARGIN_BLOCKS)
+    assert not unseen(split.train[0], split)
+
+
+def test_split__a_test_tile_next_to_a_training_tile_is_refused():
+    from unique_core.downscale.split import Split, check_disjoint, shipped_split
+    from unique_core.errors import RegionError
+
+    s = shipped_split()
+    near = Region("near", s.train[0].brow0 + s.train[0].nbrows + 1, s.train[0].bcol0, 3, 3)
+    with pytest.raises(RegionError, match="test tiles need 6 km: move it"):
+        check_disjoint(Split(s.train, s.validation, (near,)))
+
+
+def test_split__shipped_configs_list_train_validation_and_test_bounds():
+    import json
+
+    from unique_core.downscale.registry import model_dir
+    from unique_core.downscale.split import shipped_split
+
+    expected = shipped_split().to_json()
+    for name in ("s1", "s2", "regression"):
+        cfg = json.loads((model_dir(name) / "config.json").read_text())
+        assert cfg["tiles"] == expected and cfg["tiles_crs"] == "EPSG:5179"
+        assert all(len(b) == 4 and b[0] < b[2] and b[1] < b[3] for k in expected for b in cfg["tiles"][k])
+
+
+def test_summarise__pooled_rmse_ratios_and_intervals():
+    from unique_core import metrics as M
+    from unique_core.downscale.evaluate import summarise
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for tile in ("a", "b", "c"):
+        for month in range(1, 13):
+            y = rng.random(200) * 10
+            for method, noise in (("unmix", 2.0), ("s2", 1.0)):
+                p = y + rng.normal(0, noise, y.size)
+                row = {"tile": tile, "date": f"2023-{month:02d}-05", "cadence": True, "clear": False,
+                       "season": "MAM", "method": method, "seconds": 0.1, "truth": M.pooled(y, p),
+                       "truth_by_pft": {"DBF": M.pooled(y, p)}, "ssim": 0.5, "block_mean_error": 0.1,
+                       "block_vs_truth": (1.0, 4)}
+                rows.append(row)
+    out = summarise(rows, members=4)["ordinary"]
+    assert out["windows"] == 36 and out["blocks"] == 36
+    ratio, lo, hi = out["rmse_ratios"]["s2/unmix"]
+    assert ratio == pytest.approx(0.5, abs=0.03) and lo < ratio < hi
+    assert out["methods"]["s2"]["crps"] == pytest.approx(out["methods"]["s2"]["truth"]["mae"], abs=1e-3)

@@ -203,3 +203,415 @@ def calibrate_spread(model, windows: list[Window], *, members: int = 8, steps: i
     return {"spread_scale": round(skill / spread, 4), "rmse": round(skill, 4), "raw_spread": round(spread, 4),
             "raw_spread_skill": round(spread / skill, 4), "windows": len(spreads), "members": members,
             "ddim_steps": steps}
+
+
+# ====================================================================== held-out evaluation
+# Test tiles that nothing trained, tuned or calibrated on (downscale/split.py), two kinds of
+# 2023 day: (a) Landsat-clear dates, scored against GPP_L on clear pixels and against the
+# truth; (b) every CADENCE-th day of the year whatever the clouds, against the truth (the
+# headline). Each test tile is one 150 x 150 px window.
+CADENCE = 5
+MAX_CLEAR = 12  # Landsat-clear dates scored per test tile (evenly spread; a tile has 30-60 in 2023)
+DATA_RANGE = 20.0  # gC m-2 d-1: SSIM's data range (above the peak daily GPP of every class)
+HELDOUT_VERSION = "1"
+PEERS = ("gpp_m_bilinear", "gpp_m_nearest", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided", "gpp_l_past")
+LEARNED = ("regression", "s1", "s2", "s2_conserved")
+SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
+           9: "SON", 10: "SON", 11: "SON"}
+
+
+def heldout_path(tile: Region, year: int, seed: int, cadence: int = CADENCE, max_clear: int = MAX_CLEAR):
+    from unique_core.config import cache_dir
+
+    return (cache_dir() / f"downscale-heldout-s{seed}-v{HELDOUT_VERSION}"
+            / f"{tile.key}_{year}_c{cadence}m{max_clear}.npz")
+
+
+def select_clear_days(clear_days: list, max_clear: int) -> list:
+    """At most `max_clear` of the clear dates, evenly spread over the year (all when fewer)."""
+    if len(clear_days) <= max_clear:
+        return list(clear_days)
+    pick = np.unique(np.round(np.linspace(0, len(clear_days) - 1, max_clear)).astype(int))
+    return [clear_days[k] for k in pick]
+
+
+def build_heldout(world, tile: Region, year: int, models=None, cadence: int = CADENCE, max_clear: int = MAX_CLEAR):
+    """Inputs and references of one test tile and year (cached npz): returns the path.
+
+    GPP_M (500 m, one-block halo) on every day from 64 days before the year to its end; every
+    Landsat acquisition's indices and clear mask; GPP_L on each acquisition's clear land pixels;
+    and for each evaluation day (the cadence days and the clear dates): the truth and GPP_L
+    from indices interpolated to the day (two-sided and past-only).
+    """
+    from unique_core.downscale import peers as P
+    from unique_core.features import LANDSAT_MAX_GAP
+    from unique_core.gpp import maps
+    from unique_core.gpp.registry import load_model
+    from unique_core.world import climate as clim
+
+    path = heldout_path(tile, year, world.seed, cadence, max_clear)
+    if path.exists():
+        return path
+    m_model, l_model = models or (load_model("modis"), load_model("landsat"))
+    start = max(dt.date(year, 1, 1) - dt.timedelta(LANDSAT_MAX_GAP), dt.date(clim.FIRST_YEAR, 1, 1))
+    end = dt.date(year, 12, 31)
+    padded = Region(tile.name, tile.brow0 - 1, tile.bcol0 - 1, tile.nbrows + 2, tile.nbcols + 2)
+    gm, days = maps.gpp_m_series(m_model, world, padded, start, end)
+    st = world.static(tile)
+    land = st.land
+    pft_codes = maps.pft_map(st.fractions)
+    times, vis, clear = P.landsat_stack(world, tile, start, end)
+    clear = clear & land[None]
+    share = clear.reshape(len(times), -1).sum(1) / max(land.sum(), 1)
+    clear_days = select_clear_days([dt.date.fromordinal(int(t)) for t, s in zip(times, share)
+                                    if s >= D.MIN_CLEAR and t >= dt.date(year, 1, 1).toordinal()], max_clear)
+    cadence_days = [dt.date(year, 1, 1) + dt.timedelta(k) for k in range(0, 365, cadence)]
+    eval_days = sorted(set(cadence_days) | set(clear_days))
+    # GPP_L is needed on the scored clear dates and on each day's STARFM pair date
+    usable = {int(t) for t, s in zip(times, share) if s >= D.MIN_CLEAR}
+    needed = {d.toordinal() for d in clear_days}
+    for d in eval_days:
+        before = [t for t in usable if d.toordinal() - LANDSAT_MAX_GAP <= t < d.toordinal()]
+        if before:
+            needed.add(max(before))
+    gpp_l_acq = np.full(clear.shape, np.nan, np.float32)
+    for k, t in enumerate(times):
+        if int(t) not in needed:
+            continue
+        d = dt.date.fromordinal(int(t))
+        idx = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
+                                     "two_sided")
+        met = maps.met_inputs(world, tile.fine, st.elevation, d)
+        gpp_l_acq[k] = np.where(clear[k], P.gpp_l_from_indices(l_model, idx, met, pft_codes, clear[k]), np.nan)
+    truth, two, past = [], [], []
+    for d in eval_days:
+        truth.append(world.day(tile, d).gpp.astype(np.float16))
+        met = maps.met_inputs(world, tile.fine, st.elevation, d)
+        for out, variant in ((two, "two_sided"), (past, "past")):
+            idx = P.interpolated_indices(times, vis, clear, d, variant)
+            out.append(P.gpp_l_from_indices(l_model, idx, met, pft_codes, land).astype(np.float16))
+    arrays = {"series_days": np.array([d.toordinal() for d in days]), "gpp_m": gm.astype(np.float32),
+              "acq_days": times, "acq_clear": clear, "acq_gpp_l": gpp_l_acq.astype(np.float16),
+              "eval_days": np.array([d.toordinal() for d in eval_days]),
+              "is_cadence": np.array([d in set(cadence_days) for d in eval_days]),
+              "is_clear": np.array([d in set(clear_days) for d in eval_days]),
+              "truth": np.stack(truth), "gpp_l_two_sided": np.stack(two), "gpp_l_past": np.stack(past),
+              "tile": np.array([tile.brow0, tile.bcol0, tile.nbrows, tile.nbcols])}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from unique_core.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return path
+
+
+def _pft_names(fractions: np.ndarray) -> np.ndarray:
+    frac = fractions.copy()
+    frac[[KEYS.index("water"), KEYS.index("barren")]] = -1
+    lut = np.array([CLASS_TO_PFT[k] if k != "paddy" else "RICE" for k in KEYS])
+    names = lut[frac.argmax(0)]
+    return np.where(names == "GRA", np.where(fractions[KEYS.index("urban")] > 0.5, "URB", "GRA"), names)
+
+
+def _starfm_pair(z, d: dt.date, before: bool = True):
+    """Index of the last acquisition strictly before `d` (within 64 days) with enough clear land."""
+    from unique_core.features import LANDSAT_MAX_GAP
+
+    land_n = max(int(z["land"].sum()), 1)
+    best = None
+    for k, t in enumerate(z["acq_days"]):
+        if d.toordinal() - LANDSAT_MAX_GAP <= t < d.toordinal() and z["acq_clear"][k].sum() >= D.MIN_CLEAR * land_n:
+            best = k if best is None or t > z["acq_days"][best] else best
+    return best
+
+
+def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8, steps: int = 10, seed: int = 0,
+               methods: tuple[str, ...] = PEERS + LEARNED, cadence: int = CADENCE, max_clear: int = MAX_CLEAR,
+               progress=None) -> list[dict]:
+    """Per-window scores (sufficient sums) of every method on one test tile's evaluation days."""
+    from unique_core import metrics as M
+    from unique_core.downscale import peers as P
+
+    path = build_heldout(world, tile, year, cadence=cadence, max_clear=max_clear)
+    with np.load(path) as f:
+        z = {k: f[k] for k in f.files}
+    st = world.static(tile)
+    land = st.land
+    z["land"] = land
+    pft = _pft_names(st.fractions)
+    static = D.static_channels(world, tile)
+    coarse = tile.coarse.pad(3)
+    frac_c = world.static_coarse(tile, halo_blocks=1).fractions
+    sidx = {int(t): k for k, t in enumerate(z["series_days"])}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e, t in enumerate(z["eval_days"]):
+        d = dt.date.fromordinal(int(t))
+        gm = z["gpp_m"][sidx[int(t)]]
+        up = P.bilinear(gm, coarse, tile.fine)
+        truth = z["truth"][e].astype(np.float32)
+        acq = np.flatnonzero(z["acq_days"] == t)
+        gpp_l = (z["acq_gpp_l"][acq[0]].astype(np.float32) if len(acq) and z["is_clear"][e]
+                 else np.full(land.shape, np.nan, np.float32))
+        cl = np.isfinite(gpp_l) & land
+        inner = gm[3:-3, 3:-3]
+        preds: dict[str, np.ndarray] = {}
+        for method in methods:
+            ens = None
+            t0 = time.time()
+            if method == "gpp_m_bilinear":
+                p = up
+            elif method == "gpp_m_nearest":
+                p = P.nearest(gm, coarse, tile.fine)
+            elif method in ("unmix", "unmix_residual"):
+                p = P.unmix(gm, frac_c, st.fractions, coarse, tile.fine, with_residual=method == "unmix_residual")
+            elif method == "starfm":
+                k = _starfm_pair(z, d)
+                if k is None:
+                    p = up  # no usable pair within 64 days: STARFM has nothing to add to GPP_M
+                else:
+                    m_pair = P.bilinear(z["gpp_m"][sidx[int(z["acq_days"][k])]], coarse, tile.fine)
+                    p = P.starfm(up, z["acq_gpp_l"][k].astype(np.float32), m_pair)
+            elif method in ("gpp_l_two_sided", "gpp_l_past"):
+                p = z[method][e].astype(np.float32)
+                p = np.where(np.isfinite(p), p, up)  # no clear view within 64 days: GPP_M
+            else:
+                name = method.replace("_conserved", "")
+                if name not in models:
+                    continue
+                if method == "s2_conserved" and "s2" in preds:
+                    ens = np.clip(conserve_block_means(preds["s2_ens"], inner, tile, land), 0, None)
+                else:
+                    model = models[name]
+                    cond = np.concatenate([(up / model.config.gpp_scale)[None], static]) if model.config.scheme == "s2" \
+                        else (up / model.config.gpp_scale)[None]
+                    n = 1 if model.config.kind == "regression" else members
+                    res = sample_residual(model, cond.astype(np.float32), tile.fine, members=n, steps=steps,
+                                          seed=seed + int(t))
+                    ens = np.clip(up[None] + model.config.res_scale * res, 0, None)
+                    if method == "s2":
+                        preds["s2_ens"] = ens
+                    if method == "s2_conserved":
+                        ens = np.clip(conserve_block_means(ens, inner, tile, land), 0, None)
+                p = ens.mean(axis=0)
+            preds[method] = p
+            row = {"tile": tile.name, "date": d.isoformat(), "cadence": bool(z["is_cadence"][e]),
+                   "clear": bool(z["is_clear"][e]), "season": SEASONS[d.month], "method": method,
+                   "seconds": time.time() - t0}
+            row["truth"] = M.pooled(truth[land], p[land])
+            row["truth_by_pft"] = {q: M.pooled(truth[land & (pft == q)], p[land & (pft == q)])
+                                   for q in np.unique(pft[land])}
+            row["ssim"] = M.ssim(p, truth, land, data_range=DATA_RANGE)
+            row["block_mean_error"] = block_mean_error(p, inner, tile, land)
+            # block means at 1.5 km against the truth's: what GPP_M gets right
+            row["block_vs_truth"] = _block_rmse(p, truth, land)
+            if cl.any():
+                row["gpp_l"] = M.pooled(gpp_l[cl], p[cl])
+            if ens is not None and len(ens) > 1:
+                row["crps_truth"] = float(M.crps_ensemble(ens[:, land], truth[land]).sum())
+                row["spread_truth"] = M.spread_terms(ens[:, land], truth[land])
+                sub = rng.choice(int(land.sum()), size=min(500, int(land.sum())), replace=False)
+                row["rank_truth"] = M.rank_histogram(ens[:, land][:, sub], truth[land][sub], rng).tolist()
+                if cl.any():
+                    row["crps_gpp_l"] = float(M.crps_ensemble(ens[:, cl], gpp_l[cl]).sum())
+                    row["spread_gpp_l"] = M.spread_terms(ens[:, cl], gpp_l[cl])
+            rows.append(row)
+        if progress:
+            progress(tile.name, e + 1, len(z["eval_days"]))
+    return rows
+
+
+def _block_rmse(p: np.ndarray, truth: np.ndarray, land: np.ndarray) -> tuple[float, int]:
+    """(sum of squared differences, blocks) of 1.5 km land means of p and the truth."""
+    from unique_core.grid import FINE_PER_BLOCK as B
+
+    H, W = p.shape
+    lm = land.reshape(H // B, B, W // B, B)
+    n = lm.sum(axis=(1, 3))
+    f = lambda a: np.where(land, a, 0).reshape(H // B, B, W // B, B).sum(axis=(1, 3)) / np.maximum(n, 1)
+    ok = n > 0.5 * B * B
+    return float(((f(p) - f(truth))[ok] ** 2).sum()), int(ok.sum())
+
+
+def _score_tile_job(args):
+    import torch
+
+    torch.set_num_threads(1)
+    from unique_core.world import World
+
+    tile, year, names, members, steps, seed, methods, cadence = args
+    from unique_core.downscale import registry
+
+    import hashlib
+    import json
+
+    from unique_core.atomic import write_text
+    from unique_core.config import cache_dir
+
+    models = {n: registry.load(n) for n in names}
+    # the rows of a tile are kept per setting and model weights, so an interrupted run resumes
+    key = hashlib.sha256(json.dumps([tile.key, year, names, members, steps, seed, methods, cadence,
+                                     [registry.model_dir(n).joinpath("weights.safetensors").stat().st_mtime_ns
+                                      for n in names]]).encode()).hexdigest()[:16]
+    path = cache_dir() / f"downscale-heldout-s{World().seed}-v{HELDOUT_VERSION}" / f"rows_{tile.key}_{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = score_tile(World(), tile, year, models, members=members, steps=steps, seed=seed, methods=methods,
+                      cadence=cadence)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(rows))
+    return rows
+
+
+def score_heldout(tiles, year: int, model_names: tuple[str, ...], *, members: int, steps: int, seed: int = 0,
+                  methods: tuple[str, ...] = PEERS + LEARNED, cadence: int = CADENCE, workers: int = 1,
+                  progress=None) -> list[dict]:
+    """score_tile over the tiles, in `workers` processes (one torch thread each)."""
+    jobs = [(t, year, model_names, members, steps, seed, methods, cadence) for t in tiles]
+    rows: list[dict] = []
+    if workers <= 1:
+        for k, job in enumerate(jobs):
+            rows += _score_tile_job(job)
+            if progress:
+                progress("tiles", k + 1, len(jobs))
+        return rows
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(_score_tile_job, j) for j in jobs]
+        for k, fut in enumerate(as_completed(futures)):
+            rows += fut.result()
+            if progress:
+                progress("tiles", k + 1, len(jobs))
+    return rows
+
+
+def _sum(dicts):
+    out = {k: 0.0 for k in ("n", "se", "ae", "e", "y", "p", "yy", "pp", "yp")}
+    for d in dicts:
+        for k in out:
+            out[k] += d[k]
+    return out
+
+
+def _round(d: dict, nd: int = 3) -> dict:
+    return {k: (round(v, nd) if isinstance(v, float) else v) for k, v in d.items()}
+
+
+def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 0) -> dict:
+    """Tables of the held-out evaluation from score_tile rows, with block-bootstrap intervals.
+
+    Blocks are (test tile, month): whole blocks of windows are resampled, so the intervals
+    carry the spatial and day-to-day correlation of the errors. Intervals are 90 %.
+    """
+    from unique_core import metrics as M
+
+    out: dict = {}
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for kind, ref in (("ordinary", "truth"), ("clear", "truth"), ("clear_vs_gpp_l", "gpp_l")):
+        sel = [r for r in rows if (r["cadence"] if kind == "ordinary" else r["clear"]) and ref in r]
+        if not sel:
+            continue
+        windows = sorted({(r["tile"], r["date"]) for r in sel})
+        wi = {w: k for k, w in enumerate(windows)}
+        SE = np.zeros((len(windows), len(methods)))
+        N = np.zeros_like(SE)
+        for r in sel:
+            SE[wi[(r["tile"], r["date"])], methods.index(r["method"])] = r[ref]["se"]
+            N[wi[(r["tile"], r["date"])], methods.index(r["method"])] = r[ref]["n"]
+        blocks = np.array([f"{t}:{d[:7]}" for t, d in windows])
+        labels = np.unique(blocks)
+        index = [np.flatnonzero(blocks == b) for b in labels]
+        rng = np.random.default_rng(seed)
+        boot = []
+        for _ in range(n_boot):
+            idx = np.concatenate([index[k] for k in rng.integers(0, len(labels), len(labels))])
+            boot.append(np.sqrt(SE[idx].sum(0) / np.maximum(N[idx].sum(0), 1)))
+        boot = np.array(boot)  # (n_boot, methods)
+        table = {}
+        for m in methods:
+            rs = [r for r in sel if r["method"] == m]
+            if not rs:
+                continue
+            j = methods.index(m)
+            s = M.from_pooled(_sum(r[ref] for r in rs))
+            s["rmse_ci90"] = [round(float(v), 3) for v in np.percentile(boot[:, j], [5, 95])]
+            res = {"windows": len(rs), ref: _round(s)}
+            crps_key, spread_key = ("crps_truth", "spread_truth") if ref == "truth" else ("crps_gpp_l", "spread_gpp_l")
+            if all(crps_key in r for r in rs):
+                res["crps"] = round(sum(r[crps_key] for r in rs) / sum(r[ref]["n"] for r in rs), 4)
+                v, se, n = (sum(r[spread_key][i] for r in rs) for i in range(3))
+                res["spread_skill"] = round(M.spread_skill_pooled(v, se, n, members), 3)
+                if ref == "truth":
+                    res["rank_histogram"] = np.sum([r["rank_truth"] for r in rs], axis=0).tolist()
+            else:
+                res["crps"] = round(s["mae"], 4)  # the CRPS of a point forecast is its absolute error
+            if ref == "truth":
+                res["ssim"] = round(float(np.mean([r["ssim"] for r in rs])), 4)
+                bse, bn = (sum(r["block_vs_truth"][i] for r in rs) for i in range(2))
+                res["block_rmse_vs_truth_1p5km"] = round(float(np.sqrt(bse / max(bn, 1))), 3)
+                res["block_mean_error_vs_gpp_m"] = round(float(np.nanmean([r["block_mean_error"] for r in rs])), 3)
+                pfts = sorted({q for r in rs for q in r["truth_by_pft"]})
+                res["by_pft"] = {q: _round(M.from_pooled(_sum(r["truth_by_pft"][q] for r in rs if q in r["truth_by_pft"])))
+                                 for q in pfts}
+                res["by_season"] = {q: _round(M.from_pooled(_sum(r["truth"] for r in rs if r["season"] == q)))
+                                    for q in ("DJF", "MAM", "JJA", "SON") if any(r["season"] == q for r in rs)}
+                res["by_tile"] = {q: _round(M.from_pooled(_sum(r["truth"] for r in rs if r["tile"] == q)))
+                                  for q in sorted({r["tile"] for r in rs})}
+            res["seconds_per_window"] = round(float(np.mean([r["seconds"] for r in rs])), 3)
+            table[m] = res
+        ratios = {}
+        for a in ("s2", "s2_conserved", "s1", "regression"):
+            for b in ("gpp_m_bilinear", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided", "gpp_l_past"):
+                if a in methods and b in methods and a in table and b in table:
+                    ja, jb = methods.index(a), methods.index(b)
+                    val = table[a][ref]["rmse"] / table[b][ref]["rmse"]
+                    lo, hi = np.percentile(boot[:, ja] / boot[:, jb], [5, 95])
+                    ratios[f"{a}/{b}"] = [round(float(val), 3), round(float(lo), 3), round(float(hi), 3)]
+        out[kind] = {"windows": len(windows), "blocks": len(labels), "reference": ref, "methods": table,
+                     "rmse_ratios": ratios}
+    return out
+
+
+def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cadence: int = CADENCE,
+                     tiles: tuple[str, ...] | None = None, methods: tuple[str, ...] = PEERS + LEARNED,
+                     workers: int = 1, seed: int = 0, progress=None, note=None) -> dict:
+    """`unique downscale evaluate`: the shipped models and the peers on the held-out test tiles.
+
+    tiles: names from split.TEST_SITES (default all). Returns the report (also the content of
+    assets/models/downscale_evaluation.json): the split, the settings, and `summarise` tables
+    for ordinary days (every `cadence`-th day, against the truth: the headline), Landsat-clear
+    dates against the truth, and the same dates against GPP_L on clear pixels.
+    """
+    from unique_core.downscale import registry
+    from unique_core.downscale.split import TEST_SITES, shipped_split
+    from unique_core.errors import ModelError, RegionError
+
+    split = shipped_split()
+    chosen = split.test
+    if tiles:
+        names = {t.name: t for t in split.test}
+        unknown = [n for n in tiles if n not in names]
+        if unknown:
+            raise RegionError(f"unknown test tile(s) {', '.join(unknown)}: choose from {', '.join(names)}")
+        chosen = tuple(names[n] for n in tiles)
+    model_names = []
+    for name in ("regression", "s1", "s2"):
+        if not any(m.replace("_conserved", "") == name for m in methods):
+            continue
+        try:
+            registry.load(name)
+            model_names.append(name)
+        except ModelError as exc:
+            if note:
+                note(str(exc))
+    t0 = time.time()
+    rows = score_heldout(chosen, year, tuple(model_names), members=members, steps=steps, seed=seed, methods=methods,
+                         cadence=cadence, workers=workers, progress=progress)
+    report = {"year": year, "window_px": WINDOW, "members": members, "ddim_steps": steps, "cadence_days": cadence,
+              "split": {**split.to_json(), "test_names": [t.name for t in chosen],
+                        "test_landscapes": {n: land for n, land, _, _ in TEST_SITES}},
+              "bootstrap": "90 % intervals, 400 resamples of (test tile, month) blocks of windows",
+              "seconds": round(time.time() - t0, 1), **summarise(rows, members=members, seed=seed)}
+    return report
