@@ -533,3 +533,20 @@ def test_inspect__edge_cases_figures_and_problems(cases):
     assert "classes.csv: empty" in got["classes.csv"]["problems"][0]
     with pytest.raises(DataError, match="no such file or folder"):
         inspect([cases["scene_60m"] / "missing.TIF"])
+
+
+def test_modis__hdf4_granule_onto_the_500m_grid(cases):
+    if cases["modis_hdf4"] is None:  # pyhdf absent: the granule is refused with the way out
+        pytest.skip("pyhdf is not installed: the HDF4 path is covered by the message test in test_modis__real_hdf4")
+    from unique_core.grid import FRAME_XMIN, FRAME_YMAX, Grid, from_lonlat
+
+    days = modis.discover(cases["modis_hdf4"].parent)
+    day = days[dt.date(2024, 7, 1)]  # A2024183: 2024 is a leap year
+    assert day.usable and day.product == "MOD09GA" and day.layers[modis.STATE].sds == "state_1km_1", day.problems
+    x, y = from_lonlat(127.1, 37.8)
+    grid = Grid(500.0, int((FRAME_YMAX - y) // 500) - 5, int((x - FRAME_XMIN) // 500) - 5, 10, 10)
+    out = modis.read_day(day, grid)
+    for k, b in enumerate(modis.BANDS):
+        band = int(b[-1])
+        assert abs(out[b].astype(float).mean() - 1000 * band) < 10  # DN 1000 * band +- 20, area-averaged
+    assert (out[modis.STATE] == 8).all()
