@@ -165,3 +165,19 @@ def test_ingest_stac__missing_items_file(tmp_path):
                               "--bbox", "127", "37", "127.1", "37.1", "--start", "2023-01-01", "--end", "2023-01-31"])
     assert res.exit_code == 2
     assert "none.json: no such file" in _one_line_error(res)
+
+
+def test_downscale_run__a_peer_method_writes_a_30m_map(tmp_path):
+    import numpy as np
+    import rasterio
+
+    out = tmp_path / "nearest.tif"
+    res = runner.invoke(app, ["downscale", "run", "--method", "nearest", "--date", "2023-05-20",
+                              "--bbox", "1000000", "1800000", "1003000", "1803000", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    with rasterio.open(out) as ds:
+        assert ds.res == (30.0, 30.0) and ds.tags()["method"] == "nearest"
+        a = ds.read(1, masked=True)
+    # nearest upsampling: every 500 m cell is one value over its 30 m pixels (first cell: rows 0-15, cols 0-15)
+    block = a[:16, :16].compressed()
+    assert block.size and np.ptp(block) == 0

@@ -77,9 +77,24 @@ def downscale_calibrate(scheme: Scheme = typer.Option(..., "--scheme"),
                f"windows; spread scale {info['spread_scale']:.3f} written to {Path(folder) / 'config.json'}")
 
 
+class Method(str, Enum):
+    diffusion = "diffusion"
+    bilinear = "bilinear"
+    nearest = "nearest"
+    unmix = "unmix"
+    unmix_residual = "unmix_residual"
+    starfm = "starfm"
+    gpp_l_two_sided = "gpp_l_two_sided"
+    gpp_l_past = "gpp_l_past"
+
+
 @command(ds_app, "run")
-def downscale_run(scheme: Scheme = typer.Option(..., "--scheme"), date: str = typer.Option(..., "--date", "-d"),
+def downscale_run(date: str = typer.Option(..., "--date", "-d"),
                   out: Path = typer.Option(..., "--out", "-o", help="Output GeoTIFF (.tif): band 1 mean, band 2 std."),
+                  scheme: Scheme = typer.Option(Scheme.s2, "--scheme", help="Diffusion scheme (--method diffusion)."),
+                  method: Method = typer.Option(Method.diffusion, "--method",
+                                                help="diffusion (S1/S2), or a peer: bilinear, nearest, unmix, "
+                                                     "unmix_residual, starfm, gpp_l_two_sided, gpp_l_past."),
                   region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
                   crs: BoxCRS = CrsOpt, data: Optional[Path] = SourceOpt,
                   members: int = typer.Option(1, "--members", min=1, max=MAX_MEMBERS),
@@ -87,12 +102,9 @@ def downscale_run(scheme: Scheme = typer.Option(..., "--scheme"), date: str = ty
                   seed: int = typer.Option(0, "--seed"), conserve: bool = typer.Option(
                       False, "--conserve", help="Keep each 1.5 km block's mean equal to GPP_M's."),
                   model_dir: Optional[Path] = ModelOpt):
-    """Downscale GPP_M to 30 m with S1 or S2 for a date and region."""
+    """Downscale GPP_M to 30 m for a date and region: S1/S2 diffusion, or one of the classical peers."""
     import numpy as np
 
-    from unique_core.downscale import registry
-    from unique_core.downscale.infer import downscale_region
-    from unique_core.gpp.registry import load_model
     from unique_core.io.geotiff import write_cog
     from unique_core.raster import dataarray
 
@@ -100,6 +112,22 @@ def downscale_run(scheme: Scheme = typer.Option(..., "--scheme"), date: str = ty
     src = source(data)
     day = parse_day(date, src)
     reg = resolve_region(region, bbox, crs)
+    if method != Method.diffusion:
+        from unique_core.downscale.peers import run_peer
+
+        if not getattr(src, "simulated", True):
+            src.check("gpp_l" if method.value.startswith("gpp_l") else "gpp_m", day, reg)
+        res = run_peer(method.value, src, reg, day)
+        da = dataarray(res.gpp[None], reg.fine, name=f"gpp_{method.value}", units="gC m-2 d-1", band=["mean"],
+                       long_name=f"GPP at 30 m by the {method.value} peer")
+        write_cog(da, out, tags={"method": method.value, "date": day.isoformat(), "source": source_label(src),
+                                 **{k: str(v) for k, v in res.info.items()}})
+        typer.echo(f"wrote {out} ({method.value})")
+        return
+    from unique_core.downscale import registry
+    from unique_core.downscale.infer import downscale_region
+    from unique_core.gpp.registry import load_model
+
     if not getattr(src, "simulated", True):
         src.check(scheme.value, day, reg)
     model = registry.load(scheme.value, model_dir)
