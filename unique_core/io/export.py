@@ -26,27 +26,65 @@ MEDIA = {".tif": "image/tiff; application=geotiff; profile=cloud-optimized", ".n
          ".csv": "text/csv"}
 
 
-def export_netcdf(da: xr.DataArray, path: str | Path) -> Path:
-    """Write a DataArray as CF-1.8 NetCDF (atomically)."""
+_GEOTIFF_TAGS = ("product", "date", "region", "model_hash", "source", "AREA_OR_POINT", "scale_factor", "add_offset",
+                 "cache", "provenance")  # tags and bookkeeping of cached COGs: not data attributes
+CF_TIME_UNITS = "days since 1970-01-01"  # midnight UTC
+
+
+def export_netcdf(da: xr.DataArray, path: str | Path, *, date: dt.date | None = None, region_name: str = "",
+                  region_key: str = "", bounds: tuple[float, float, float, float] | None = None) -> Path:
+    """Write a DataArray as CF-1.8 NetCDF (atomically).
+
+    A daily product (`date` given) gets a CF time axis of length one: `time` at noon UTC of
+    the day in days since 1970-01-01 (standard calendar) with `time_bnds` [00:00, next 00:00)
+    and `cell_methods = "time: mean"`, GPP being a daily mean. The region's name (and its block
+    key, and its lon/lat bounds when `bounds` in EPSG:5179 metres are given) are global
+    attributes; the GeoTIFF tags of cached products are not copied.
+    """
+    import numpy as np
+
     path = Path(path)
     name = str(da.name or "data")
     arr = da.copy()
-    arr.attrs = {k: v for k, v in da.attrs.items() if isinstance(v, (str, int, float)) and k not in ("provenance",)}
+    arr.attrs = {k: v for k, v in da.attrs.items()
+                 if isinstance(v, (str, int, float)) and k not in _GEOTIFF_TAGS and not k.startswith("unique_")}
     arr.attrs.setdefault("units", da.attrs.get("units", "1"))
     ds = arr.to_dataset(name=name)
-    ds["x"].attrs.update({"standard_name": "projection_x_coordinate", "long_name": "easting", "units": "m"})
-    ds["y"].attrs.update({"standard_name": "projection_y_coordinate", "long_name": "northing", "units": "m"})
+    ds["x"].attrs.update({"standard_name": "projection_x_coordinate", "long_name": "easting", "units": "m",
+                          "axis": "X"})
+    ds["y"].attrs.update({"standard_name": "projection_y_coordinate", "long_name": "northing", "units": "m",
+                          "axis": "Y"})
     if "band" in ds.dims:
         ds = ds.assign_coords(band=[str(b) for b in ds["band"].values])
         ds["band"].attrs["long_name"] = "band"
+    encoding = {name: {"zlib": True, "complevel": 4}}
+    if date is not None:
+        day = np.datetime64(date.isoformat(), "ns")
+        ds = ds.expand_dims(time=[day + np.timedelta64(12, "h")])
+        ds["time_bnds"] = (("time", "nv"), np.array([[day, day + np.timedelta64(1, "D")]]))
+        ds["time"].attrs.update({"standard_name": "time", "long_name": "time", "axis": "T", "bounds": "time_bnds"})
+        ds[name].attrs["cell_methods"] = "time: mean"
+        for v in ("time", "time_bnds"):
+            encoding[v] = {"units": CF_TIME_UNITS, "calendar": "standard", "dtype": "float64"}
     ds = ds.rio.write_crs(CRS, grid_mapping_name="spatial_ref")
     ds[name].attrs["grid_mapping"] = "spatial_ref"
-    ds.attrs.update({"Conventions": "CF-1.8", "title": str(da.attrs.get("long_name", name)),
-                     "source": f"UNIQUE {__version__}", "history": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ} export"})
-    for k in ("cache", "provenance"):
-        ds[name].attrs.pop(k, None)
+    ds.attrs = {"Conventions": "CF-1.8", "title": str(da.attrs.get("long_name", name)),
+                "source": f"UNIQUE {__version__}",
+                "history": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H:%M:%SZ} export"}
+    if region_name:
+        ds.attrs["region"] = region_name
+    if region_key:
+        ds.attrs["region_key"] = region_key  # the box in 1.5 km blocks of the project frame
+    if bounds is not None:
+        lon0, lat0 = to_lonlat(bounds[0], bounds[1])
+        lon1, lat1 = to_lonlat(bounds[2], bounds[3])
+        ds.attrs.update({"geospatial_lon_min": float(min(lon0, lon1)), "geospatial_lon_max": float(max(lon0, lon1)),
+                         "geospatial_lat_min": float(min(lat0, lat1)), "geospatial_lat_max": float(max(lat0, lat1))})
+    if date is not None:
+        ds.attrs.update({"time_coverage_start": f"{date.isoformat()}T00:00:00Z",
+                         "time_coverage_end": f"{(date + dt.timedelta(days=1)).isoformat()}T00:00:00Z"})
     with atomic_path(path, suffix=".nc") as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf", encoding={name: {"zlib": True, "complevel": 4}})
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
     return path
 
 
@@ -113,15 +151,23 @@ def validate_stac_item(item: dict) -> None:
 
 
 def export_product(da: xr.DataArray, folder: str | Path, *, product: str, date: dt.date | None, region_name: str,
-                   bounds: tuple[float, float, float, float], fmt: str = "tif", simulated: bool = True) -> tuple[Path, Path]:
-    """Write a product as COG (tif) or NetCDF (nc) plus its STAC item; returns (file, item)."""
+                   bounds: tuple[float, float, float, float], fmt: str = "tif", simulated: bool = True,
+                   region_key: str = "") -> tuple[Path, Path]:
+    """Write a product as COG (tif) or NetCDF (nc) plus its STAC item; returns (file, item).
+
+    `region_name` is the name people know the region by (it names the file and the NetCDF's
+    `region` attribute); `region_key` the box's block key, kept beside it.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"unique_{product}_{region_name}_{date.isoformat() if date else 'static'}"
     if fmt == "tif":
-        out = write_cog(da, folder / f"{stem}.tif")
+        out = write_cog(da, folder / f"{stem}.tif", tags={k: v for k, v in {
+            "product": product, "date": date.isoformat() if date else "", "region": region_name,
+            "region_key": region_key}.items() if v})
     elif fmt == "nc":
-        out = export_netcdf(da, folder / f"{stem}.nc")
+        out = export_netcdf(da, folder / f"{stem}.nc", date=date, region_name=region_name, region_key=region_key,
+                            bounds=bounds)
     else:
         raise DataError(f"unknown export format {fmt!r}: use tif or nc")
     units = str(da.attrs.get("units", "1"))

@@ -86,6 +86,8 @@ def read_geotiff(path: str | os.PathLike, *, masked: bool = True) -> xr.DataArra
         units = (src.units or [None])[0]
         tags = src.tags()
         names = list(src.descriptions)
+    for k in [k for k in da.attrs if k.startswith("unique_")]:
+        del da.attrs[k]  # the product catalogue's row, kept in the file for rebuilding the index only
     if da.sizes.get("band", 1) > 1 and all(names) and len(set(names)) == len(names):
         da = da.assign_coords(band=names)  # bands by the names write_cog gave them ("mean", "std")
     if units:
