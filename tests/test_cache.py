@@ -236,3 +236,16 @@ def test_atomic_path__other_errors_pass_through(tmp_path):
         with atomic_path(tmp_path / "x") as tmp:
             raise OSError(errno.EBADF, "Bad file descriptor")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_intact__truncated_step2_shard_is_quarantined_so_it_is_made_again(own_cache):
+    from unique_core.downscale.data import SHARD_ARRAYS, shard_path
+    from unique_core.grid import Region
+
+    path = shard_path(Region("t", 10, 10, 20, 20), 2021, 7)
+    cache.save_npz(path, {k: np.zeros((2, 4)) for k in SHARD_ARRAYS})
+    assert cache.npz_intact(path, SHARD_ARRAYS)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 30)  # the zip directory at the end is cut
+    assert not cache.npz_intact(path, SHARD_ARRAYS) and not path.exists()
+    assert cache.quarantine_records(own_cache)[-1]["file"] == str(path)

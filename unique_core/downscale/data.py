@@ -25,6 +25,7 @@ import numpy as np
 
 from unique_core import features as F
 from unique_core.atomic import atomic_path
+from unique_core.cache import npz_intact
 from unique_core.config import cache_dir
 from unique_core.grid import FRAME, Region
 from unique_core.landcover import KEYS
@@ -86,6 +87,9 @@ def training_tiles(seed: int = 2026, n: int = 16, min_land: float = 0.85) -> lis
     return tiles
 
 
+SHARD_ARRAYS = ("date", "gpp_m", "gpp_l", "truth", "clear", "tile")
+
+
 def shard_path(tile: Region, year: int, seed: int) -> Path:
     return cache_dir() / f"downscale-data-s{seed}-v{DATA_VERSION}" / f"{tile.key}_{year}.npz"
 
@@ -99,7 +103,7 @@ def make_shard(world: World, tile: Region, year: int, models, progress: Callable
     from unique_core.gpp import maps
 
     path = shard_path(tile, year, world.seed)
-    if path.exists():
+    if npz_intact(path, SHARD_ARRAYS):  # a truncated shard is quarantined and made again
         return path
     m_model, l_model = models
     halo = 1
@@ -142,7 +146,7 @@ def make_shard(world: World, tile: Region, year: int, models, progress: Callable
 def make_shards(jobs: list[tuple[Region, int]], workers: int = 1,
                 progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Make the shards of (tile, year) jobs, in `workers` processes; existing shards are kept."""
-    todo = [(t, y) for t, y in jobs if not shard_path(t, y, DEFAULT_SEED).exists()]
+    todo = [(t, y) for t, y in jobs if not npz_intact(shard_path(t, y, DEFAULT_SEED), SHARD_ARRAYS)]
     done = len(jobs) - len(todo)
     if progress:
         progress(done, len(jobs))
