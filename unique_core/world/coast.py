@@ -18,7 +18,7 @@ import functools
 import numpy as np
 from scipy import ndimage
 
-from unique_core.atomic import atomic_path
+from unique_core.cache import load_npz, save_npz
 from unique_core.config import cache_dir
 from unique_core.grid import FRAME, Grid
 from unique_core.korea import is_south_korea
@@ -32,9 +32,9 @@ COAST_NOISE_M = 450.0  # amplitude of the fractal perturbation of the coastline
 @functools.lru_cache(maxsize=1)
 def _coast_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     path = cache_dir() / "world" / f"coast-v{_VERSION}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            return z["land"], z["sdf"], z["rok"]
+    z = load_npz(path, ("land", "sdf", "rok"))  # a damaged file is quarantined and made again
+    if z is not None:
+        return z["land"], z["sdf"], z["rok"]
     from global_land_mask import globe  # imports in ~3.5 s (unpacks its mask), so only here
 
     grid = FRAME.coarse
@@ -46,10 +46,7 @@ def _coast_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sdf = ndimage.gaussian_filter(inside - outside, 1.5).astype(np.float32)
     # a smooth indicator of the South Korean side, so the border is a line, not a staircase
     rok_smooth = ndimage.gaussian_filter(rok.astype(np.float32), 1.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, land=land, sdf=sdf, rok=rok_smooth)
+    save_npz(path, {"land": land, "sdf": sdf, "rok": rok_smooth}, compressed=True)
     return land, sdf, rok_smooth
 
 
