@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from unique_core.ui.errors import guard
 from unique_core.ui.state import sidebar
 
 # a local icon: a material-symbol favicon would be fetched from Google's font CDN
@@ -15,5 +16,6 @@ navigation = st.navigation([
     st.Page("pages/models.py", title="Models", icon=":material/model_training:", url_path="model-skill"),
     st.Page("pages/data.py", title="Data", icon=":material/database:", url_path="data-catalogue"),
 ])
-st.session_state["selection"] = sidebar()
-navigation.run()
+with guard():  # an unexpected error shows a short message and an id the server log holds
+    st.session_state["selection"] = sidebar()
+    navigation.run()

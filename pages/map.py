@@ -1,84 +1,83 @@
-"""Map: one product for the chosen day and region over a hillshade, with flux towers."""
+"""Map: the chosen product over the region's relief and land cover, with the country around it.
+
+A map is on screen at once: the country while the region's layers are made in the background,
+then the region, then the product when a worker has made it (ui.mapview).
+"""
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from unique_core.errors import UniqueError
-from unique_core.ui import cached, state
-from unique_core.grid import named_regions
-from unique_core.products import mean_layer
-from unique_core.viz.maps import base_map, country_map, layer_control, product_layer, value_at
+from unique_core.ui import cached, mapview, progress, state
+from unique_core.ui.errors import guarded
+from unique_core.viz.maps import layer_control
 
 sel = state.current()
 st.title("Map")
 state.source_banner(sel)
-c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
 state.url_widget("product", cached.MAP_PRODUCTS[0], state.parse_choice(cached.MAP_PRODUCTS))
 name = c1.selectbox("Product", cached.MAP_PRODUCTS, format_func=cached.title, key="product")
 state.url_sync("product")
 opacity = c2.slider("Opacity", 0.2, 1.0, 0.85, 0.05, key="map_opacity")
 show_lc = c3.toggle("Land cover layer", value=False, key="map_landcover")
 show_towers = c4.toggle("Flux towers", value=False, key="map_towers", help="Korean towers: tower vs map GPP")
+spread = c5.toggle("Ensemble spread", value=False, key="map_spread", disabled=name not in mapview.HEAVY,
+                   help="S1 and S2 only: the standard deviation of the ensemble members, as a layer")
+progress.errors()
+plan = mapview.plan(name, sel)
+if plan.status == "unavailable":
+    st.warning(plan.message)
+elif plan.ask is not None:
+    w, h = sel.region.size_km
+    st.info(f"{cached.title(name)} for this {w:.0f} x {h:.0f} km box takes about "
+            f"{plan.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
+    st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
+              on_click=mapview.start_now, args=(name, sel))
+elif plan.status == "cached":
+    st.caption(f":material/check_circle: {plan.message}")
+ready = plan.status == "cached"
+markers, tower_job, tower_note = mapview.towers(sel, show_towers and plan.statics)
+if tower_note:
+    st.caption(tower_note)
+days = mapview.day_steps(name, sel) if ready else []
+if len(days) > 1:
+    st.select_slider("Days already made (step through them)", options=days, value=sel.date if sel.date in days
+                     else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
+others = mapview.compare_options(name, sel) if ready else []
+swipe = st.selectbox("Swipe against", [None] + others, key="map_swipe", format_func=lambda p: "(no swipe)"
+                     if p is None else cached.title(p), help="Products already made for this day") if others else None
 
 if st.toggle("Pick the region on the country map", value=False, key="map_pick",
-             help="Click anywhere in South Korea: a square box around the point becomes the region"):
+             help="Click anywhere in South Korea: a square box around the point becomes the region") or not plan.statics:
     p1, p2 = st.columns([3, 1])
     p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
                      help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
     in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
-    p2.caption(f"In use (red): **{in_use}**, "
-               f"{sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. Green: the named regions.")
+    p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
+               "Green: the named regions. Click to pick another box.")
     if state.PICK_ERROR in st.session_state:
         p2.warning(st.session_state[state.PICK_ERROR])
+    country, relief_job = mapview.country(sel)
+    plan.jobs.append(relief_job)
     with p1:
-        st_folium(country_map(cached.land_overlay(), named_regions(), sel.region), height=420,
-                  use_container_width=True, returned_objects=["last_clicked"], key=state.PICK_KEY,
-                  on_change=state.pick_from_click)
-
-status, message = cached.status(name, sel.date, sel.region, sel.source)
-if status == "unavailable":
-    st.warning(message)
-    st.stop()
-if status == "missing":
-    st.info(f"{message}.")
-    if not st.button(f"Run {cached.title(name)}", type="primary", key="map_run"):
-        st.stop()
-    try:
-        cached.run(name, sel.date, sel.region, sel.source)
-    except UniqueError as exc:
-        st.error(str(exc))
-        st.stop()
-else:
-    st.caption(f":material/check_circle: {message}")
+        st_folium(country, height=460, use_container_width=True, returned_objects=["last_clicked"],
+                  key=state.PICK_KEY, on_change=state.pick_from_click)
 
 
 @st.fragment
+@guarded
 def draw() -> None:
-    try:
-        da = cached.product(name, sel.date, sel.region, sel.source)
-        layer = mean_layer(da)
-        overlay = cached.product_overlay(name, sel.date, sel.region, sel.source)
-        towers = cached.towers_in(sel.region, sel.date.year) if show_towers and sel.simulated else None
-        landcover = cached.landcover_overlay(sel.region, sel.source) if show_lc else None
-        fmap = base_map(overlay.bounds, name=name, title=cached.title(name),
-                        hillshade=cached.hillshade_overlay(sel.region), landcover=landcover, towers=towers)
-    except UniqueError as exc:
-        st.error(str(exc))
-        return
-    # The key leaves out the date and the opacity: the map stays in the browser and only the
-    # product's layer is swapped (streamlit-folium's feature_group_to_add), so a date switch
-    # sends one overlay instead of reloading the map with its hillshade.
-    out = st_folium(fmap, feature_group_to_add=product_layer(overlay, title=cached.title(name), opacity=opacity),
-                    layer_control=layer_control(), height=560, use_container_width=True,
-                    returned_objects=["last_clicked"], key=f"map-{name}-{sel.region.key}-{show_lc}-{show_towers}")
+    fmap, groups, key = mapview.region_map(name, sel, ready=ready, landcover=show_lc, tower_markers=markers,
+                                           swipe_with=swipe, spread=spread, opacity=opacity)
+    out = st_folium(fmap, feature_group_to_add=groups or None, layer_control=layer_control(),
+                    height=560, use_container_width=True, returned_objects=["last_clicked"], key=key)
     click = (out or {}).get("last_clicked")
-    if click:
-        value = value_at(layer, click["lat"], click["lng"])
-        units = layer.attrs.get("units", "")
-        st.metric(f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E on {sel.date}",
-                  "outside the map" if value is None else f"{value:.2f} {units}")
-    else:
+    if click and ready:
+        st.metric(*mapview.value_text(name, sel, click))
+    elif ready:
         st.caption("Click the map for the value under the cursor.")
 
 
-draw()
+if plan.statics:
+    draw()
+progress.show(plan.jobs + [tower_job])

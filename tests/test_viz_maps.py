@@ -98,3 +98,77 @@ def test_base_map__same_script_whatever_the_product_layer(world, small_region, h
         urls.append(overlay.url)
     assert scripts[0] == scripts[1]
     assert urls[0] != urls[1]
+
+
+def _external_sources(html: str) -> set[str]:
+    return {u for u in re.findall(r'(?:src|href)="([^"]+)"', html) if not u.startswith(("/app/static/", "data:"))}
+
+
+def test_coastlines__outline_of_a_square_island_in_degrees():
+    from unique_core.grid import FRAME, from_lonlat
+    from unique_core.viz.basemap import coastlines
+
+    grid = FRAME.coarse
+    land = np.zeros((200, 200))
+    land[50:150, 60:160] = 1  # 50 x 50 km at 500 m, near the frame's north-west corner
+    land[5, 5] = 1  # a one-pixel speck: left out
+    coast = coastlines(land, grid)
+    assert len(coast.lines) == 1
+    lats, lons = np.array(coast.lines[0]).T
+    x, y = from_lonlat(lons, lats)
+    x0, x1 = 727_500 + 60 * 500, 727_500 + 160 * 500  # the island's pixel edges in metres
+    y1, y0 = 2_074_500 - 50 * 500, 2_074_500 - 150 * 500
+    # every vertex lies on the square's outline, to within the simplification (about 400 m)
+    off = np.minimum.reduce([np.abs(x - x0), np.abs(x - x1), np.abs(y - y0), np.abs(y - y1)])
+    assert off.max() < 600 and (x > x0 - 600).all() and (x < x1 + 600).all()
+    assert x.max() - x.min() > 49_000 and y.max() - y.min() > 49_000  # the whole island, not a part
+
+
+def test_country_map__coast_rivers_cities_regions_labelled_offline():
+    from unique_core.grid import get_region, named_regions
+    from unique_core.korea import RIVERS
+    from unique_core.viz.basemap import Coast
+
+    land = maps.Overlay("data:image/png;base64,AAAA", [[33.0, 125.0], [38.7, 130.0]])
+    coast = Coast(((( 35.0, 126.0), (35.1, 126.1), (35.2, 126.0)),))
+    m = maps.country_map(land, named_regions(), get_region("jirisan"), coast=coast)
+    html = m.get_root().render()
+    assert _external_sources(html) == set()
+    for label in ("Seoul", "Busan", "Jirisan", "Gwangneung forest", "Hangang"):
+        assert label in html, label
+    assert all(f'"name": "{name}"' in html for name, _, _ in RIVERS)  # each river, drawn by one script
+    assert '"coast": [[[35.0, 126.0], [35.1, 126.1], [35.2, 126.0]]]' in html
+    assert "in use: Jirisan" in html
+
+
+def test_region_map__context_spread_and_colour_bars(world, small_region, hillshade):
+    from unique_core.grid import named_regions
+    from unique_core.raster import dataarray
+    from unique_core.viz.basemap import Coast
+
+    hs = maps.hillshade_overlay(hillshade)
+    m = maps.base_map(hs.bounds, name="s2", title="S2", hillshade=hs, coast=Coast(()), regions=named_regions(),
+                      current=small_region, spread_title="Ensemble spread (std), S2")
+    html = m.get_root().render()
+    assert _external_sources(html) == set()
+    assert "Ensemble spread (std), S2" in html and "ensemble std (gC m⁻² d⁻¹)" in html
+    assert f'id="{maps.SPREAD_LEGEND_ID}"' in html and f'e.name === "{maps.SPREAD_LAYER}"' in html
+    std = dataarray(np.full(small_region.fine.shape, 1.5, np.float32), small_region.fine, name="s2", units="gC m-2 d-1",
+                    long_name="ensemble std")
+    (image,) = maps.spread_layer(maps.spread_overlay(std))._children.values()
+    index = np.asarray(_image(image.url))
+    expected = 1 + round(1.5 / 3.0 * (maps.PALETTE_LEVELS - 1))  # the middle of the 0-3 std scale
+    assert (index[index > 0] == expected).all()
+
+
+def test_swipe_map__two_overlays_and_a_slider_that_clips_them(small_region, hillshade):
+    from unique_core.viz.basemap import Coast
+
+    hs = maps.hillshade_overlay(hillshade)
+    a = maps.Overlay("data:image/png;base64,AAAA", hs.bounds)
+    b = maps.Overlay("data:image/png;base64,BBBB", hs.bounds)
+    m = maps.swipe_map(a, b, left_title="S2", right_title="GPP_M", name="s2", hillshade=hs, coast=Coast(()))
+    html = m.get_root().render()
+    assert _external_sources(html) == set()
+    assert "base64,AAAA" in html and "base64,BBBB" in html
+    assert 'type="range"' in html and "clipPath" in html and "containerPointToLayerPoint" in html

@@ -5,9 +5,7 @@ Pages call these and never touch models, files or arrays directly.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import io
 
 import numpy as np
 import streamlit as st
@@ -77,59 +75,146 @@ def run(name: str, date: dt.date, region: Region, source: str, params: dict | No
     return da
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def towers_in(region: Region, year: int) -> list[dict]:
-    """Korean flux towers in the region, each with a pop-up chart: tower GPP against GPP_M."""
-    import matplotlib
+# ----------------------------------------------------------------------------- background work
+@st.cache_resource(show_spinner=False)
+def jobs():
+    """The server's worker processes (ui.jobs): two where there are two cores, so the region's
+    static layers and its first product are made side by side."""
+    import os
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from unique_core.config import cache_dir
+    from unique_core.ui.jobs import Jobs
 
-    from unique_core.grid import from_lonlat
-    from unique_core.gpp.maps import gpp_m_series
-    from unique_core.gpp.registry import load_model
-    from unique_core.io.fluxnet import read_fluxnet
-    from unique_core.world.network import default_folder
-    from unique_core.world.sites import KOREAN_SITES
+    return Jobs(cache_dir() / "app" / "jobs", workers=max(1, min(2, (os.cpu_count() or 1))))
 
-    x0, y0, x1, y1 = region.bounds
-    folder = default_folder()
-    out = []
-    for code, name, lon, lat, _ in KOREAN_SITES:
-        x, y = from_lonlat(lon, lat)
-        if not (x0 <= x < x1 and y0 <= y < y1):
-            continue
-        html = f"<b>{code}</b> {name}<br>"
-        files = sorted((folder / "fluxnet").glob(f"FLX_{code}_*.csv"))
-        try:
-            tower = read_fluxnet(files[0]) if files else None
-            cell = Region(code, int((2_074_500 - y) // 1500), int((x - 727_500) // 1500), 1, 1)
-            series, days = gpp_m_series(load_model("modis"), world(), cell, dt.date(year, 1, 1), dt.date(year, 12, 31))
-            r, c = int((2_074_500 - y) // 500) - cell.coarse.row0, int((x - 727_500) // 500) - cell.coarse.col0
-            fig, ax = plt.subplots(figsize=(4.4, 2.2), dpi=90)
-            ax.plot(days, series[:, r, c], color="#2e7d32", lw=1.2, label="GPP_M at the tower (500 m)")
-            if tower is not None:
-                t = tower[(tower["qc_pass"]) & (np.array([d.year for d in tower["date"]]) == year)]
-                ax.plot(t["date"], t["gpp"], ".", ms=2.5, color="#333", label="tower GPP (QC passed)")
-            ax.set_ylabel("GPP (gC m⁻² d⁻¹)", fontsize=7)
-            ax.tick_params(labelsize=6)
-            ax.legend(fontsize=6, loc="upper left")
-            fig.tight_layout()
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-            plt.close(fig)
-            html += f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}" width="400">'
-        except UniqueError as exc:
-            html += f"<i>{exc}</i>"
-        out.append({"lat": lat, "lon": lon, "name": f"{code} ({name})", "popup_html": html})
-    return out
+
+def job_key(product: str, date: dt.date | None, region: Region, source: str, params: dict | None = None) -> str:
+    import json
+
+    day = date.isoformat() if date and SPECS[product].dynamic else "static"
+    return f"{source}-{product}-{day}-{region.key}-{json.dumps(params or {}, sort_keys=True)}"
+
+
+def start(product: str, date: dt.date | None, region: Region, source: str, params: dict | None = None):
+    """Make a product in the background (once per server); returns its ui.jobs.Job."""
+    from unique_core.ui.jobs import make_product
+
+    day = date if SPECS[product].dynamic else None
+    return jobs().submit(job_key(product, date, region, source, params), f"{title(product)}, {region.title or region.name}",
+                         make_product, source, product, day, region, params)
+
+
+def job_of(product: str, date: dt.date | None, region: Region, source: str, params: dict | None = None):
+    return jobs().get(job_key(product, date, region, source, params))
+
+
+STATIC_LAYERS = ("landcover", "dem")  # what a region's map shows before any product is made
+
+
+def statics_ready(region: Region, source: str) -> bool:
+    return all(status(p, None, region, source)[0] == "cached" for p in STATIC_LAYERS)
+
+
+def start_statics(region: Region, source: str) -> list:
+    return [start(p, None, region, source) for p in STATIC_LAYERS if status(p, None, region, source)[0] == "missing"]
+
+
+def start_relief():
+    from unique_core.ui.jobs import make_relief, relief_file
+
+    if relief_file(world().seed).exists():
+        return None
+    return jobs().submit(f"relief-{world().seed}", "country relief", make_relief, world().seed)
+
+
+@st.cache_resource(show_spinner=False)
+def _relief_overlay_of(path: str, mtime: float):
+    from unique_core.grid import FRAME_BLOCKS_X, FRAME_BLOCKS_Y, Grid
+    from unique_core.raster import dataarray
+    from unique_core.viz import maps
+
+    with np.load(path) as z:
+        shade = z["hillshade"]
+    grid = Grid(1500.0, 0, 0, FRAME_BLOCKS_Y, FRAME_BLOCKS_X)
+    return maps.relief_overlay(dataarray(shade, grid, name="hillshade", units="1", long_name="country relief"))
+
+
+def relief_overlay():
+    """The country's hillshade overlay once a worker has made it (None before)."""
+    from unique_core.ui.jobs import relief_file
+
+    path = relief_file(world().seed)
+    return _relief_overlay_of(str(path), path.stat().st_mtime) if path.exists() else None
+
+
+@st.cache_resource(show_spinner=False)
+def coast():
+    """The coastline of the simulated land (viz.basemap.Coast), the same for every session."""
+    from unique_core.viz.basemap import coastlines
+    from unique_core.world.coast import coarse_land_mask
+
+    mask, grid = coarse_land_mask()
+    return coastlines(mask, grid)
+
+
+def towers_in(region: Region, year: int) -> tuple[list[dict], object | None]:
+    """The region's Korean towers at once, and the job making their pop-up charts (None when
+    they are ready): the markers never wait for the year of GPP_M behind each chart."""
+    import json
+
+    from unique_core.ui.jobs import make_towers, towers_file
+    from unique_core.viz.towers import tower_markers
+
+    path = towers_file(region, year)
+    if path.exists():
+        return json.loads(path.read_text()), None
+    markers = tower_markers(region, "<i>the chart of tower GPP against GPP_M is being made</i>")
+    if not markers:
+        return [], None
+    job = jobs().submit(f"towers-{region.key}-{year}", f"tower charts, {region.title or region.name}",
+                        make_towers, world().seed, region, year)
+    return markers, job
+
+
+S2_SECONDS_PER_KM2_MEMBER = 240.0 / (900 * 4)  # measured in the app: 4-member S2 over 30 x 30 km, 2 cores
+
+
+def estimate_seconds(product: str, region: Region, source: str, params: dict | None) -> float:
+    """About how long S1/S2 take for this box and ensemble: from this server's own past runs in the
+    catalogue (seconds per km2 per member), or the rate measured on 2 cores before any run."""
+    import json
+
+    from unique_core.products import DIFFUSION_DEFAULTS
+
+    p = {**DIFFUSION_DEFAULTS, **(params or {})}
+    area = region.size_km[0] * region.size_km[1]
+    rates = []
+    for e in service(source).list():
+        if e["product"] in ("s1", "s2") and e.get("compute_seconds"):
+            ep = json.loads(e["params"]) if isinstance(e.get("params"), str) else (e.get("params") or {})
+            b0, b1, nr, nc = (int(v) for v in e["region_key"][1:].replace("x", "_").split("_"))
+            km2 = nr * nc * 1.5 * 1.5
+            rates.append(e["compute_seconds"] / (km2 * max(1, int(ep.get("members", 4)))))
+    rate = float(np.median(rates)) if rates else S2_SECONDS_PER_KM2_MEMBER
+    return rate * area * int(p.get("members", 4)) * (int(p.get("steps", 10)) / 10)
+
+
+def cached_dates(product: str, region: Region, source: str) -> list[dt.date]:
+    """The days this product is already made for the region (from the catalogue), in order."""
+    return sorted({dt.date.fromisoformat(e["date"]) for e in service(source).list()
+                   if e["product"] == product and e["region_key"] == region.key and e["date"] and e["valid"]})
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def hillshade(region: Region):
-    from unique_core.world.layers import make_layer
+def hillshade(region: Region, source: str = "simulated"):
+    """The region's hillshade (0-1) from its DEM product (so it costs no terrain run of its own)."""
+    from unique_core.raster import dataarray
+    from unique_core.world.terrain import hillshade as shade
 
-    return make_layer(world(), "hillshade", region, None)
+    dem = product("dem", None, region, source)
+    elev = np.nan_to_num(np.asarray(dem.values, dtype=np.float64), nan=0.0)
+    return dataarray(shade(np.pad(elev, 1, mode="edge"), region.fine.res), region.fine, name="hillshade", units="1",
+                     long_name="hillshade, light from the north-west at 45 degrees")
 
 
 # Map overlays are cached as encoded images: a date switch then only looks up a string.
@@ -143,10 +228,18 @@ def product_overlay(name: str, date: dt.date, region: Region, source: str, param
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def hillshade_overlay(region: Region):
+def spread_overlay(name: str, date: dt.date, region: Region, source: str, params: dict | None = None):
+    """The ensemble spread (std band, gC m-2 d-1) of S1/S2 as a map overlay."""
     from unique_core.viz import maps
 
-    return maps.hillshade_overlay(hillshade(region))
+    return maps.spread_overlay(product(name, date, region, source, params).sel(band="std"))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hillshade_overlay(region: Region, source: str = "simulated"):
+    from unique_core.viz import maps
+
+    return maps.hillshade_overlay(hillshade(region, source))
 
 
 @st.cache_resource(show_spinner=False)

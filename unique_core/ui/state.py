@@ -140,6 +140,11 @@ def url_sync(key: str, dump=str) -> None:
     st.query_params[key] = dump(st.session_state[key])
 
 
+def parse_day(raw: str) -> dt.date:
+    """A date from the URL, clamped to the days the app covers (a widget refuses anything outside)."""
+    return min(max(dt.date.fromisoformat(raw), FIRST_DAY), LAST_DAY)
+
+
 def parse_choice(options):
     """A parser that accepts only one of `options` (anything else falls back to the default)."""
     def parse(raw: str):

@@ -155,14 +155,15 @@ def landcover_overlay(landcover: xr.DataArray) -> Overlay:
     return Overlay(png_data_url(colorize_classes(values, LANDCOVER_COLOURS)), bounds)
 
 
-def colorbar_html(style: Style, title: str) -> str:
-    """A horizontal colour bar with ticks and units, as self-contained HTML."""
+def colorbar_html(style: Style, title: str, *, top: int = 10, element_id: str = "") -> str:
+    """A horizontal colour bar with ticks and units, as self-contained HTML (`top` in px)."""
     cmap = colormaps[style.cmap]
     stops = ", ".join(matplotlib.colors.to_hex(cmap(k / 10)) + f" {k * 10}%" for k in range(11))
     ticks = np.linspace(style.vmin, style.vmax, 5)
     labels = "".join(f"<span>{t:g}</span>" for t in ticks)
     label = style.label.replace("$^{-2}$", "⁻²").replace("$^{-1}$", "⁻¹")
-    return (f'<div style="position:absolute;top:10px;right:10px;z-index:1000;background:rgba(255,255,255,.9);'
+    ident = f' id="{element_id}"' if element_id else ""
+    return (f'<div{ident} style="position:absolute;top:{top}px;right:10px;z-index:1000;background:rgba(255,255,255,.9);'
             f'padding:6px 10px;border-radius:4px;font:12px sans-serif;width:240px">'
             f'<div style="font-weight:600;margin-bottom:3px">{title}</div>'
             f'<div style="height:12px;background:linear-gradient(to right, {stops})"></div>'
@@ -201,25 +202,32 @@ class LegendFollowsLayer(MacroElement):
 
 def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Overlay | None = None,
              landcover: Overlay | None = None, towers: list[dict] | None = None,
-             basemap_tiles: bool = False) -> folium.Map:
+             basemap_tiles: bool = False, land: Overlay | None = None, coast=None, regions: dict | None = None,
+             current=None, spread_title: str | None = None) -> folium.Map:
     """The parts of a map that stay when the date changes: view, hillshade, land cover, towers,
     scale and the colour bar of product `name`.
 
     The product goes on top as `product_layer`, passed apart (streamlit-folium's
     feature_group_to_add) so that the browser swaps it without reloading the map. towers: dicts with lat,
     lon, name and popup_html. Tiles (OpenStreetMap) only if asked: the data never depend on them.
+    Context outside the box, offline: `land` (the country picture), `coast` (viz.basemap.Coast),
+    rivers, cities and peaks, and the named `regions` with the `current` one in red.
+    `spread_title`: a second colour bar, for the ensemble spread layer (viz.style "std").
     """
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = OfflineMap(location=centre, tiles=None, zoom_start=11, control_scale=False, prefer_canvas=True)
     m.fit_bounds(bounds)
     if basemap_tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
+    if land is not None:
+        folium.raster_layers.ImageOverlay(land.url, land.bounds, name="South Korea (simulated land)",
+                                          interactive=False, z_index=0).add_to(m)
     if hillshade is not None:
         folium.raster_layers.ImageOverlay(hillshade.url, hillshade.bounds, name="Hillshade (DEM)",
-                                          interactive=False, zindex=1).add_to(m)
+                                          interactive=False, z_index=1).add_to(m)
     if landcover is not None:
         folium.raster_layers.ImageOverlay(landcover.url, landcover.bounds, name="Land cover", opacity=0.7,
-                                          interactive=False, zindex=2).add_to(m)
+                                          interactive=False, z_index=2).add_to(m)
         m.get_root().html.add_child(Element(legend_html(
             list(LANDCOVER_CATEGORIES), "Land cover", element_id=LANDCOVER_LEGEND_ID)))
         LegendFollowsLayer("Land cover", LANDCOVER_LEGEND_ID).add_to(m)
@@ -227,8 +235,100 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
         folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
                             fill_opacity=1.0, tooltip=t["name"],
                             popup=folium.Popup(t["popup_html"], max_width=460)).add_to(m)
+    if coast is not None or regions:
+        from unique_core.viz.basemap import places_layer, regions_layer
+
+        places_layer(coast, all_cities=True).add_to(m)
+        regions_layer(regions or {}, current).add_to(m)
     m.get_root().html.add_child(Element(colorbar_html(style_for(name), title)))
+    if spread_title:
+        m.get_root().html.add_child(Element(colorbar_html(style_for("std"), spread_title, top=78,
+                                                          element_id=SPREAD_LEGEND_ID)))
+        LegendFollowsLayer(SPREAD_LAYER, SPREAD_LEGEND_ID).add_to(m)
     MetricScale().add_to(m)
+    return m
+
+
+SPREAD_LAYER = "Ensemble spread (std)"
+SPREAD_LEGEND_ID = "unique-spread-legend"
+
+
+def spread_layer(overlay: Overlay, *, opacity: float = 0.85) -> folium.FeatureGroup:
+    """The ensemble spread (std band of S1/S2) as a layer of its own, above the product."""
+    group = folium.FeatureGroup(name=SPREAD_LAYER)
+    folium.raster_layers.ImageOverlay(overlay.url, overlay.bounds, name=SPREAD_LAYER, opacity=opacity,
+                                      z_index=4).add_to(group)
+    return group
+
+
+def spread_overlay(std: xr.DataArray) -> Overlay:
+    """The std band (gC m-2 d-1) as a paletted overlay in the "std" style."""
+    values, bounds = to_mercator(std)
+    return Overlay(palette_data_url(values, style_for("std")), bounds)
+
+
+class Swipe(MacroElement):
+    """A swipe between two image overlays of one map: a range slider moves a divider, the left
+    overlay shows left of it and the right one right of it (CSS clip-path on the two images;
+    no plug-in, nothing fetched)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var left = {{ this.left }}, right = {{ this.right }};
+            var box = L.DomUtil.create("div", "unique-swipe", map.getContainer());
+            box.style.cssText = "position:absolute;left:0;right:0;bottom:28px;z-index:1001;text-align:center;pointer-events:none";
+            box.innerHTML = '<div style="display:inline-block;background:rgba(255,255,255,.9);padding:3px 8px;border-radius:4px;font:12px sans-serif;pointer-events:auto">'
+                + '<b>' + {{ this.left_title|tojson }} + '</b> &#9664; '
+                + '<input type="range" min="0" max="100" value="50" class="unique-swipe-range" style="width:260px;vertical-align:middle"> '
+                + '&#9654; <b>' + {{ this.right_title|tojson }} + '</b></div>';
+            var line = L.DomUtil.create("div", "unique-swipe-line", map.getContainer());
+            line.style.cssText = "position:absolute;top:0;bottom:0;width:2px;background:#fff;box-shadow:0 0 3px #000;z-index:1000;pointer-events:none";
+            var range = box.querySelector("input");
+            L.DomEvent.disableClickPropagation(box);
+            L.DomEvent.disableScrollPropagation(box);
+            ["mousedown", "touchstart", "pointerdown"].forEach(function (ev) {
+                range.addEventListener(ev, function (e) { e.stopPropagation(); map.dragging.disable(); });
+            });
+            document.addEventListener("mouseup", function () { map.dragging.enable(); });
+            function clip() {
+                var size = map.getSize(), x = size.x * range.value / 100;
+                line.style.left = (x - 1) + "px";
+                var lx = map.containerPointToLayerPoint([x, 0]).x;
+                [[left, "left"], [right, "right"]].forEach(function (pair) {
+                    var img = pair[0].getElement();
+                    if (!img) { return; }
+                    var rel = lx - L.DomUtil.getPosition(img).x, w = img.offsetWidth;
+                    img.style.clipPath = pair[1] === "left"
+                        ? "inset(0px " + Math.max(0, w - rel) + "px 0px 0px)"
+                        : "inset(0px 0px 0px " + Math.max(0, rel) + "px)";
+                });
+            }
+            range.addEventListener("input", clip);
+            map.on("move zoomend resize viewreset", clip);
+            left.on("load", clip); right.on("load", clip);
+            setTimeout(clip, 0);
+            window.uniqueSwipe = {range: range, clip: clip};
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, left, right, left_title: str, right_title: str):
+        super().__init__()
+        self.left, self.right = left.get_name(), right.get_name()
+        self.left_title, self.right_title = left_title, right_title
+
+
+def swipe_map(left: Overlay, right: Overlay, *, left_title: str, right_title: str, name: str,
+              opacity: float = 0.9, **base) -> folium.Map:
+    """A base map (see `base_map`, with `base`'s layers) with two products and a swipe between them."""
+    m = base_map(left.bounds, name=name, title=f"{left_title} | {right_title}", **base)
+    a = folium.raster_layers.ImageOverlay(left.url, left.bounds, name=left_title, opacity=opacity, z_index=3)
+    b = folium.raster_layers.ImageOverlay(right.url, right.bounds, name=right_title, opacity=opacity, z_index=3)
+    a.add_to(m)
+    b.add_to(m)
+    Swipe(a, b, left_title, right_title).add_to(m)
     return m
 
 
@@ -236,7 +336,7 @@ def product_layer(overlay: Overlay, *, title: str, opacity: float = 0.85) -> fol
     """The product's overlay in a feature group of its own (drawn above the base layers)."""
     group = folium.FeatureGroup(name=title)
     folium.raster_layers.ImageOverlay(overlay.url, overlay.bounds, name=title, opacity=opacity,
-                                      zindex=3).add_to(group)
+                                      z_index=3).add_to(group)
     return group
 
 
@@ -256,26 +356,36 @@ def land_overlay(land: xr.DataArray) -> Overlay:
     return Overlay(png_data_url(rgba), bounds)
 
 
-def country_map(land: Overlay, regions: dict, current) -> folium.Map:
-    """South Korea with the named regions and the current one (a click picks a new box).
+def relief_overlay(hillshade: xr.DataArray) -> Overlay:
+    """The country's hillshade (0-1, NaN at sea) as a grey picture to lay over the land."""
+    values, bounds = to_mercator(hillshade, max_pixels=700)
+    grey = np.nan_to_num(np.clip(values, 0, 1), nan=1.0)
+    rgba = np.empty((*values.shape, 4), np.uint8)
+    rgba[..., :3] = (grey * 255).astype(np.uint8)[..., None]
+    # darker where the slope faces away from the light; flat land and sea see through
+    rgba[..., 3] = np.where(np.isfinite(values), np.clip((1.0 - grey) * 1.6, 0, 0.75) * 255, 0).astype(np.uint8)
+    return Overlay(png_data_url(rgba), bounds)
 
-    regions: name -> Region; current: the Region in use (drawn red).
+
+def country_map(land: Overlay, regions: dict, current, *, relief: Overlay | None = None, coast=None) -> folium.Map:
+    """South Korea with its relief (when made), coastline, rivers, cities, peaks and the named
+    regions, labelled, and the current region in red (a click picks a new box).
+
+    regions: name -> Region; current: the Region in use (drawn red); coast: viz.basemap.Coast.
     """
-    def corners(r):
-        west, south, east, north = r.lonlat_bounds
-        return [[south, west], [north, east]]
+    from unique_core.viz.basemap import places_layer, regions_layer
 
     centre = [(land.bounds[0][0] + land.bounds[1][0]) / 2, (land.bounds[0][1] + land.bounds[1][1]) / 2]
     m = OfflineMap(location=centre, tiles=None, zoom_start=7, control_scale=False, prefer_canvas=True,
                    zoomSnap=0.25)
     m.fit_bounds([[33.1, 125.8], [38.65, 129.7]])
     folium.raster_layers.ImageOverlay(land.url, land.bounds, name="South Korea", interactive=False,
-                                      zindex=1).add_to(m)
-    for r in regions.values():
-        folium.Rectangle(corners(r), color="#2e7d32", weight=1, fill=True, fill_opacity=0.15,
-                         tooltip=r.title or r.name).add_to(m)
-    folium.Rectangle(corners(current), color="#c62828", weight=3, fill=False,
-                     tooltip=f"in use: {current.title or current.name}").add_to(m)
+                                      z_index=1).add_to(m)
+    if relief is not None:
+        folium.raster_layers.ImageOverlay(relief.url, relief.bounds, name="Relief (simulated DEM)",
+                                          interactive=False, z_index=2).add_to(m)
+    places_layer(coast).add_to(m)
+    regions_layer(regions, current).add_to(m)
     MetricScale().add_to(m)
     return m
 
