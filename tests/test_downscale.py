@@ -206,3 +206,38 @@ def test_summarise__pooled_rmse_ratios_and_intervals():
     ratio, lo, hi = out["rmse_ratios"]["s2/unmix"]
     assert ratio == pytest.approx(0.5, abs=0.03) and lo < ratio < hi
     assert out["methods"]["s2"]["crps"] == pytest.approx(out["methods"]["s2"]["truth"]["mae"], abs=1e-3)
+
+
+def test_check_spread_setting__refuses_uncalibrated_member_and_step_counts():
+    import dataclasses
+
+    from unique_core.downscale.registry import check_spread_setting
+
+    model = Downscaler(DownscaleConfig(scheme="s1", base=8, mults=(1, 2)))
+    check_spread_setting(model, 1, 10)  # one member: no band, nothing to calibrate
+    with pytest.raises(ModelError, match="not calibrated.*unique downscale calibrate --scheme s1"):
+        check_spread_setting(model, 4, 10)
+    model.config = dataclasses.replace(model.config, spread_scale=1.9,
+                                       spread_calibration={"members": 8, "ddim_steps": 10})
+    check_spread_setting(model, 8, 10)
+    with pytest.raises(ModelError, match="calibrated for 8 members and DDIM 10 steps, not 4 members and 25 steps"):
+        check_spread_setting(model, 4, 25)
+    model.config.spread_calibration["valid_members"] = list(range(2, 17))
+    check_spread_setting(model, 4, 10)
+
+
+def test_error_model__table_fallbacks_and_total_band(tmp_path):
+    from unique_core.gpp import error_model as E
+
+    table = E.error_table()
+    assert table["global"][1] > 1000
+    may = dt.date(2023, 5, 1)
+    assert E.sigma("RICE", may, table) == table["by_pft_season"]["RICE"]["MAM"][0]
+    assert E.sigma("NOPE", may, table) == table["global"][0]  # unknown plant type: the overall error
+    members = np.stack([np.zeros((2, 2)), np.full((2, 2), 2.0)])  # s^2 = 2, M = 2: 2 * 3/2 = 3
+    band = E.total_std(members, np.full((2, 2), 1.0))
+    assert np.allclose(band, 2.0)  # sqrt(3 + 1)
+    with pytest.raises(ModelError, match="at least 2 members"):
+        E.total_std(members[:1], np.ones((2, 2)))
+    with pytest.raises(ModelError, match="cross-validation predictions are missing"):
+        E.error_table(tmp_path)

@@ -499,6 +499,26 @@ def _round(d: dict, nd: int = 3) -> dict:
     return {k: (round(v, nd) if isinstance(v, float) else v) for k, v in d.items()}
 
 
+def _total_band_spread_skill(rows: list[dict], members: int) -> float:
+    """Spread/skill against the truth of the band a user sees: ensemble spread plus GPP_M's error.
+
+    sum over pixels of s^2 (M+1)/M + sigma_M(PFT, season)^2, from each window's pooled ensemble
+    variance and its pixel counts per plant type (gpp/error_model.py).
+    """
+    from unique_core.gpp import error_model
+
+    table = error_model.error_table()
+    v = se = n = 0.0
+    for r in rows:
+        day = dt.date.fromisoformat(r["date"])
+        v += r["spread_truth"][0] * (members + 1) / members
+        v += sum(c["n"] * error_model.sigma("GRA" if q == "URB" else q, day, table) ** 2
+                 for q, c in r["truth_by_pft"].items())
+        se += r["spread_truth"][1]
+        n += r["spread_truth"][2]
+    return float(np.sqrt(v / n) / np.sqrt(se / n))
+
+
 def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 0) -> dict:
     """Tables of the held-out evaluation from score_tile rows, with block-bootstrap intervals.
 
@@ -545,6 +565,7 @@ def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 
                 res["spread_skill"] = round(M.spread_skill_pooled(v, se, n, members), 3)
                 if ref == "truth":
                     res["rank_histogram"] = np.sum([r["rank_truth"] for r in rs], axis=0).tolist()
+                    res["spread_skill_with_gpp_m_error"] = round(_total_band_spread_skill(rs, members), 3)
             else:
                 res["crps"] = round(s["mae"], 4)  # the CRPS of a point forecast is its absolute error
             if ref == "truth":
@@ -615,3 +636,24 @@ def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cad
               "bootstrap": "90 % intervals, 400 resamples of (test tile, month) blocks of windows",
               "seconds": round(time.time() - t0, 1), **summarise(rows, members=members, seed=seed)}
     return report
+
+
+def legacy_methods(report: dict) -> dict:
+    """The held-out clear-date scores in the per-method layout the Models page reads (`methods`)."""
+    clear, vs_l = report.get("clear", {}).get("methods", {}), report.get("clear_vs_gpp_l", {}).get("methods", {})
+    base = vs_l.get("gpp_m_bilinear", {}).get("gpp_l", {}).get("rmse")
+    out = {}
+    for m, r in clear.items():
+        l = vs_l.get(m, {})
+        row = {"vs_gpp_l": l.get("gpp_l", {}), "vs_truth": r["truth"], "ssim_vs_truth": r["ssim"],
+               "crps_vs_truth": r["crps"], "conservation_rmse": r["block_mean_error_vs_gpp_m"],
+               "by_pft_vs_truth": r["by_pft"],
+               "rmse_ratio_to_bilinear": round(l["gpp_l"]["rmse"] / base, 3) if base and "gpp_l" in l else None,
+               "paper_rmse_vs_gpp_l": PAPER.get(m), "paper_ratio_to_gpp_m":
+                   round(PAPER[m] / PAPER["gpp_m_bilinear"], 3) if m in PAPER else None}
+        if "spread_skill" in r:
+            row["spread_skill_vs_truth"] = r["spread_skill"]
+        if "spread_skill" in l:
+            row["spread_skill_vs_gpp_l"] = l["spread_skill"]
+        out[m] = row
+    return out

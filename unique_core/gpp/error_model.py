@@ -1,0 +1,102 @@
+"""Step 1's error, carried into the uncertainty band a user sees.
+
+The diffusion ensemble only knows the downscaling's own uncertainty: it takes GPP_M as given.
+Against the truth, GPP_M's own error comes on top. This error model is the root-mean-square
+residual of the shipped GPP_M model in its 20-fold spatial cross-validation (held-out towers,
+assets/models/gpp_modis/cv_predictions_sample.csv) by plant type and season; a combination
+with fewer than MIN_COUNT residuals falls back to the plant type over the year, then to all.
+
+The band written beside the mean is then
+
+    std_total = sqrt(s^2 (M + 1) / M + sigma_M(PFT, season)^2)
+
+with s^2 the members' unbiased variance (its (M + 1) / M factor makes it a predictive spread
+for any member count M) and sigma_M the error model at the pixel's plant type and the day's
+season. Legend text: LEGEND.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from unique_core.errors import ModelError
+
+MIN_COUNT = 50
+SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
+           9: "SON", 10: "SON", 11: "SON"}
+LEGEND = ("Uncertainty (1 standard deviation, gC m-2 d-1): the ensemble's spread of the 30 m downscaling "
+          "plus the error of the 500 m GPP_M it starts from (spatial cross-validation at held-out flux "
+          "towers, by plant type and season). About two thirds of true values should lie within one band "
+          "of the mean.")
+
+
+def cv_file(models_dir: str | Path | None = None) -> Path:
+    from unique_core.config import models_dir as default
+
+    return Path(models_dir or default()) / "gpp_modis" / "cv_predictions_sample.csv"
+
+
+@functools.lru_cache(maxsize=4)
+def _fit(path: str, mtime_ns: int) -> dict:
+    import pandas as pd
+
+    d = pd.read_csv(path, usecols=["date", "pft_name", "gpp", "pred_lightgbm"])
+    d = d[np.isfinite(d["gpp"]) & np.isfinite(d["pred_lightgbm"])]
+    if d.empty:
+        raise ModelError(f"{path}: no finite cross-validation predictions to fit the GPP_M error model from; "
+                         "rerun `unique gpp cv --sensor modis`")
+    res2 = (d["pred_lightgbm"] - d["gpp"]) ** 2
+    season = pd.to_datetime(d["date"].astype(str)).dt.month.map(SEASONS)
+    out = {"global": [float(np.sqrt(res2.mean())), int(len(d))], "by_pft": {}, "by_pft_season": {}}
+    for pft, g in res2.groupby(d["pft_name"]):
+        out["by_pft"][pft] = [float(np.sqrt(g.mean())), int(len(g))]
+    for (pft, s), g in res2.groupby([d["pft_name"], season]):
+        out["by_pft_season"].setdefault(pft, {})[s] = [float(np.sqrt(g.mean())), int(len(g))]
+    return out
+
+
+def error_table(models_dir: str | Path | None = None) -> dict:
+    """{'global': [rmse, n], 'by_pft': {pft: [rmse, n]}, 'by_pft_season': {pft: {season: [rmse, n]}}}."""
+    path = cv_file(models_dir)
+    if not path.exists():
+        raise ModelError(f"{path}: the GPP_M cross-validation predictions are missing; "
+                         "run `unique gpp cv --sensor modis` to make them")
+    return _fit(str(path), path.stat().st_mtime_ns)
+
+
+def sigma(pft: str, date: dt.date, table: dict | None = None) -> float:
+    """GPP_M's error (gC m-2 d-1) for a model plant type (features.PFT_CODES) on a day."""
+    table = table or error_table()
+    s = SEASONS[date.month]
+    cell = table["by_pft_season"].get(pft, {}).get(s)
+    if cell and cell[1] >= MIN_COUNT:
+        return cell[0]
+    cell = table["by_pft"].get(pft)
+    if cell and cell[1] >= MIN_COUNT:
+        return cell[0]
+    return table["global"][0]
+
+
+def sigma_map(fractions: np.ndarray, date: dt.date, table: dict | None = None) -> np.ndarray:
+    """GPP_M's error (H, W) at each pixel's plant type (dominant vegetated class) on a day."""
+    from unique_core.features import CLASS_TO_PFT
+    from unique_core.landcover import KEYS
+
+    table = table or error_table()
+    frac = np.array(fractions, dtype=np.float32, copy=True)
+    frac[[KEYS.index("water"), KEYS.index("barren")]] = -1
+    lut = np.array([sigma(CLASS_TO_PFT[k], date, table) for k in KEYS], np.float32)
+    return lut[frac.argmax(axis=0)]
+
+
+def total_std(members: np.ndarray, sigma_m: np.ndarray) -> np.ndarray:
+    """The band a user sees (H, W): sqrt(s^2 (M+1)/M + sigma_M^2) from members (M, H, W), M >= 2."""
+    m = members.shape[0]
+    if m < 2:
+        raise ModelError("an uncertainty band needs an ensemble of at least 2 members: use --members 2 or more")
+    var = members.var(axis=0, ddof=1) * (m + 1) / m
+    return np.sqrt(var + sigma_m ** 2).astype(np.float32)
