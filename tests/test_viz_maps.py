@@ -138,7 +138,7 @@ def test_country_map__coast_rivers_cities_regions_labelled_offline():
         assert label in html, label
     assert all(f'"name": "{name}"' in html for name, _, _ in RIVERS)  # each river, drawn by one script
     assert '"coast": [[[35.0, 126.0], [35.1, 126.1], [35.2, 126.0]]]' in html
-    assert "in use: Jirisan" in html
+    assert '"current": {"box": ' in html and '"name": "Jirisan"}' in html  # the box in use, drawn red
 
 
 def test_region_map__context_spread_and_colour_bars(world, small_region, hillshade):
