@@ -4,6 +4,7 @@ import datetime as dt
 import shutil
 
 import numpy as np
+import pytest
 import rasterio
 import torch
 
@@ -47,3 +48,47 @@ def test_downscale_area__local_cluster(tmp_path, monkeypatch):
     assert jump[99] < 2.5 * np.nanmedian(jump)
     jump_r = np.nanmean(np.abs(np.diff(a, axis=0)), axis=1)
     assert jump_r[99] < 2.5 * np.nanmedian(jump_r)
+
+
+def test_cube_area__local_cluster_tiles_by_days_resumable(tmp_path, monkeypatch):
+    import xarray as xr
+
+    from unique_core import cube as C
+    from unique_core.downscale.distributed import cube_area
+    from unique_core.errors import ProductError
+
+    models = tmp_path / "models"
+    shutil.copytree(models_dir() / "gpp_modis", models / "gpp_modis")
+    torch.manual_seed(0)
+    tiny = Downscaler(DownscaleConfig(scheme="s1", base=8, mults=(1, 2)))
+    torch.nn.init.normal_(tiny.net.out.weight, std=0.05)
+    tiny.save(models / "downscale_s1")
+    monkeypatch.setenv("UNIQUE_MODELS_DIR", str(models))
+    area = Region("area", 66, 160, 4, 4)  # 6 x 6 km: 2 x 2 tiles of 3 km
+    out = tmp_path / "area.zarr"
+    kw = dict(product="s1", tile_blocks=2, days_per_task=2, steps=3, start=dt.date(2023, 7, 18),
+              end=dt.date(2023, 7, 21), n_workers=2, processes=False)
+    info = cube_area(area, 2023, out, **kw)
+    assert info["tiles"] == 4 and info["day_groups"] == 2 and info["tasks_run"] == 8
+    ds = C.open_cube(out)
+    assert ds["gpp"].shape == (4, 200, 200) and ds["gpp"].encoding["chunks"] == (2, 100, 100)
+    assert str(ds["time"].values[0])[:10] == "2023-07-18"
+    a = ds["gpp"].values
+    assert np.isfinite(a).mean() > 0.9 and np.nanmin(a) >= 0
+    for day in a:  # no seams at the tile borders (row and column 100)
+        jump = np.nanmean(np.abs(np.diff(day, axis=1)), axis=0)
+        assert jump[99] < 2.5 * np.nanmedian(jump)
+        jump_r = np.nanmean(np.abs(np.diff(day, axis=0)), axis=1)
+        assert jump_r[99] < 2.5 * np.nanmedian(jump_r)
+    assert np.isfinite(ds["gpp_m"].values).mean() > 0.9
+    # resumable: one task's mark gone (as after a kill before it was written) -> only that task runs
+    first = a.copy()
+    (out / "_progress" / "complete").unlink()
+    (out / "_progress" / "tile_00003_days_002.done").unlink()
+    again = cube_area(area, 2023, out, **kw)
+    assert again["tasks_run"] == 1
+    np.testing.assert_array_equal(xr.open_zarr(out, consolidated=False)["gpp"].values, first)
+    with pytest.raises(ProductError, match="other settings"):
+        cube_area(area, 2023, out, **{**kw, "steps": 4})
+    with pytest.raises(ProductError, match="ending in .zarr"):
+        cube_area(area, 2023, tmp_path / "area.nc", **kw)

@@ -202,3 +202,97 @@ def downscale_region(model: Downscaler, world, region: Region, date: dt.date, gp
         std = np.where(land, std, np.nan).astype(np.float32)
     return DownscaleResult(region, date, mean, std, np.where(land, up, np.nan).astype(np.float32), gm, land,
                            members, steps, time.time() - t0, err)
+
+
+# ------------------------------------------------------------------ many days at once (the region-year)
+def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray | None, grid: Grid, *, engine=None,
+                         members: int = 1, steps: int | None = 10, seed: int = 0, patch: int = PATCH,
+                         overlap: int = OVERLAP, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Residual samples (T, members, H, W), network units, for T days of one region, DDIM only.
+
+    `up` (T, H, W) is the upsampled GPP_M of each day in network units (/ gpp_scale), `static`
+    (S, H, W) the S2 static channels shared by all days (None for S1). The patches, their
+    blending, the frame-anchored noise and the spread calibration are those of
+    `sample_residual`, so day t equals `sample_residual` on that day's conditioning (up to
+    float rounding); what changes is that the days and members of a patch (and several
+    patches) go through the network together, in batches of `engine.batch`, on the engine's
+    device, and that the noise and static channels are made once for all days.
+    """
+    from unique_core.downscale.engine import make_engine
+
+    engine = engine or make_engine(model, device="cpu", engine="torch")
+    T, H, W = up.shape
+    div = model.divisor
+    ph = min(patch, -(-H // div) * div)
+    pw = min(patch, -(-W // div) * div)
+    Hp, Wp = max(H, ph), max(W, pw)
+    pad = ((0, 0), (0, Hp - H), (0, Wp - W))
+    if (Hp, Wp) != (H, W):  # reflect, as sample_residual pads its canvas
+        up = np.pad(up, pad, mode="reflect")
+        static = np.pad(static, pad, mode="reflect") if static is not None else None
+    up = up.astype(np.float32, copy=False)
+    gnoise = GlobalNoise(Grid(grid.res, grid.row0, grid.col0, Hp, Wp), seed)
+    x0 = np.stack([gnoise.field(m, -1) for m in range(members)])  # DDIM: only the initial noise
+    weight = _taper(ph, overlap) if (Hp > ph or Wp > pw) else np.ones((ph, pw), np.float32)
+    if weight.shape != (ph, pw):
+        weight = np.ones((ph, pw), np.float32)
+    rows, cols = _starts(Hp, ph, overlap), _starts(Wp, pw, overlap)
+    items = [(i, j, t, m) for i in rows for j in cols for t in range(T) for m in range(members)]
+    acc = np.zeros((T, members, Hp, Wp), np.float32)
+    wsum = np.zeros((Hp, Wp), np.float32)
+    for i in rows:
+        for j in cols:
+            wsum[i:i + ph, j:j + pw] += weight
+    ts = model.schedule.timesteps(steps)
+    diffusion = model.config.kind == "diffusion"
+    model.eval()
+    for b0 in range(0, len(items), engine.batch):
+        batch = items[b0:b0 + engine.batch]
+        cond = np.empty((len(batch), model.config.in_channels - (1 if diffusion else 0), ph, pw), np.float32)
+        for n, (i, j, t, m) in enumerate(batch):
+            cond[n, 0] = up[t, i:i + ph, j:j + pw]
+            if static is not None:
+                cond[n, 1:] = static[:, i:i + ph, j:j + pw]
+        c = engine.to_device(cond)
+        with torch.inference_mode():
+            if diffusion:
+                x = engine.to_device(np.stack([x0[m, i:i + ph, j:j + pw] for i, j, t, m in batch])[:, None])
+                for k, t in enumerate(ts):
+                    v = engine(torch.cat([x, c], dim=1), t)
+                    x = model.schedule.ddim_step(v.float(), t, ts[k + 1] if k + 1 < len(ts) else None, x)
+            else:
+                x = engine(c, 0)
+        out = x[:, 0].float().cpu().numpy()
+        for n, (i, j, t, m) in enumerate(batch):
+            acc[t, m, i:i + ph, j:j + pw] += out[n] * weight
+        if progress:
+            progress(min(b0 + engine.batch, len(items)), len(items))
+    out = (acc / np.maximum(wsum, 1e-6))[:, :, :H, :W]
+    scale = model.config.spread_scale
+    if members > 1 and scale != 1.0:  # calibrated spread, as in sample_residual
+        mean = out.mean(axis=1, keepdims=True)
+        out = mean + scale * (out - mean)
+    return out
+
+
+def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarray | None, region: Region,
+                   land: np.ndarray, *, engine=None, members: int = 1, steps: int | None = 10, seed: int = 0,
+                   conserve: bool = False, progress: Callable[[int, int], None] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean and spread (T, H, W) gC m-2 d-1 (NaN off land) for T days of GPP_M on a region.
+
+    `gpp_m_padded` (T, h + 6, w + 6): 500 m GPP_M of each day with a one-block halo, as
+    `downscale_region` makes it; `static` from `data.static_channels` (S2) or None (S1). Day t
+    is `downscale_region` on that day, sampled in batches (see `sample_residual_days`).
+    """
+    up = np.stack([D.upsample(g, region) for g in gpp_m_padded]).astype(np.float32)
+    res = sample_residual_days(model, up / model.config.gpp_scale, static, region.fine, engine=engine,
+                               members=members, steps=steps, seed=seed, progress=progress)
+    pred = np.clip(up[:, None] + model.config.res_scale * res, 0.0, None)
+    del res
+    if conserve:
+        for t in range(len(pred)):
+            pred[t] = np.clip(conserve_block_means(pred[t], gpp_m_padded[t][3:-3, 3:-3], region, land), 0.0, None)
+    mean = np.where(land[None], pred.mean(axis=1), np.nan).astype(np.float32)
+    std = np.where(land[None], pred.std(axis=1), np.nan).astype(np.float32) if members > 1 else None
+    return mean, std

@@ -1,0 +1,272 @@
+"""The region-year cube: equal to the daily product, resumable, CF metadata, annual maps and PFT totals.
+
+A seeded tiny S2 network (the shipped one's shape is tested by bench/bench_cube.py) keeps a
+whole year of sampling to seconds; everything else (GPP_M model, world, patches, noise) is
+the real path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+import xarray as xr
+
+from unique_core import cube as C
+from unique_core.analysis import pft_areas_km2, pft_means, pft_weights, totals
+from unique_core.config import models_dir
+from unique_core.downscale import data as D
+from unique_core.downscale.engine import make_engine, select_device
+from unique_core.downscale.infer import downscale_region, sample_residual, sample_residual_days
+from unique_core.downscale.model import DownscaleConfig, Downscaler
+from unique_core.errors import DateError, ModelError, ProductError
+from unique_core.grid import Region
+from unique_core.products import ProductService
+
+REGION = Region("cube-test", 66, 160, 1, 2)  # 1.5 x 3 km near Gwangneung: 50 x 100 px
+YEAR = 2023
+
+
+def _tiny(scheme: str = "s2", seed: int = 0) -> Downscaler:
+    torch.manual_seed(seed)
+    m = Downscaler(DownscaleConfig(scheme=scheme, base=8, mults=(1, 2)))
+    torch.nn.init.normal_(m.net.out.weight, std=0.05)  # the shipped init is zero: give it an output
+    return m
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    shutil.copytree(models_dir() / "gpp_modis", folder / "gpp_modis")
+    tiny = _tiny()
+    tiny.config.spread_scale = 1.5
+    tiny.save(folder / "downscale_s2")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def env(models, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("UNIQUE_MODELS_DIR", str(models))
+    svc = ProductService(root=tmp_path_factory.mktemp("products"))
+    yield svc
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def cube(env):
+    return C.make_cube("s2", YEAR, REGION, members=2, steps=3, days_per_chunk=64, device="cpu", service=env)
+
+
+def test_make_cube__cf_layout_and_every_day(cube):
+    assert cube.days == 365 and cube.chunks_total == 6 and cube.chunks_computed == 6
+    ds = C.open_cube(cube.path)
+    assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["product"] == "s2"
+    assert ds["gpp"].shape == (365, 50, 100) and ds["gpp_std"].shape == (365, 50, 100)
+    assert ds["gpp_m"].shape == (365, 3, 6)
+    assert ds["gpp"].attrs["units"] == "g m-2 d-1" and ds["gpp"].attrs["grid_mapping"] == "spatial_ref"
+    assert "EPSG" in ds["spatial_ref"].attrs["crs_wkt"] or "Korea" in ds["spatial_ref"].attrs["crs_wkt"]
+    t = ds["time"].values
+    assert str(t[0])[:10] == "2023-01-01" and str(t[-1])[:10] == "2023-12-31"
+    assert np.all(np.diff(t).astype("timedelta64[D]").astype(int) == 1)
+    g = ds["gpp"].values
+    land = np.isfinite(g[0])
+    assert land.mean() > 0.5 and np.isfinite(g[:, land]).all() and np.nanmin(g) >= 0
+    assert (ds["gpp"].x.values[1] - ds["gpp"].x.values[0]) == 30.0
+    # summer above winter, as the input says
+    assert np.nanmean(g[180:220]) > np.nanmean(g[0:40])
+
+
+def test_make_cube__days_equal_the_daily_product(env, cube, world):
+    from unique_core.downscale import registry
+    from unique_core.gpp.registry import load_model
+
+    ds = C.open_cube(cube.path)
+    model = registry.load("s2")
+    for day in (dt.date(YEAR, 1, 1), dt.date(YEAR, 7, 20), dt.date(YEAR, 12, 31)):
+        k = (day - dt.date(YEAR, 1, 1)).days
+        ref = downscale_region(model, world, REGION, day, load_model("modis"), members=2, steps=3, seed=0)
+        np.testing.assert_allclose(ds["gpp"].values[k], ref.mean, atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(ds["gpp_std"].values[k], ref.std, atol=1e-4, equal_nan=True)
+        np.testing.assert_allclose(ds["gpp_m"].values[k], ref.gpp_m[3:-3, 3:-3], atol=1e-5, equal_nan=True)
+
+
+def test_make_cube__resumes_after_a_kill(env, cube, tmp_path):
+    out = tmp_path / "resume.zarr"
+
+    class Killed(Exception):
+        pass
+
+    def die_after_two_chunks(stage, done, total):
+        if stage == "days" and done >= 128:
+            raise Killed()
+
+    with pytest.raises(Killed):
+        C.make_cube("s2", YEAR, REGION, members=2, steps=3, days_per_chunk=64, out=out, service=env,
+                    progress=die_after_two_chunks)
+    assert sorted(p.name for p in (out / "_progress").glob("*.done")) == ["chunk_0000.done", "chunk_0001.done"]
+    assert not C.is_complete(out)
+    with pytest.raises(ProductError, match="not complete.*again"):
+        C.open_cube(out)
+    again = C.make_cube("s2", YEAR, REGION, members=2, steps=3, days_per_chunk=64, out=out, service=env)
+    assert again.chunks_computed == 4 and C.is_complete(out)
+    np.testing.assert_allclose(C.open_cube(out)["gpp"].values, C.open_cube(cube.path)["gpp"].values,
+                               atol=1e-6, equal_nan=True)
+    assert C.make_cube("s2", YEAR, REGION, members=2, steps=3, days_per_chunk=64, out=out,
+                       service=env).chunks_computed == 0
+
+
+def test_make_cube__netcdf_out(env, cube, tmp_path):
+    out = tmp_path / "cube.nc"
+    info = C.make_cube("s2", YEAR, REGION, members=2, steps=3, days_per_chunk=64, out=out, service=env)
+    assert info.chunks_computed == 0 and info.netcdf == out  # made from the cached store
+    with xr.open_dataset(out, engine="netcdf4") as nc:
+        assert nc.attrs["Conventions"] == "CF-1.8" and nc["gpp"].attrs["units"] == "g m-2 d-1"
+        np.testing.assert_allclose(nc["gpp"].values, C.open_cube(cube.path)["gpp"].values, equal_nan=True)
+        assert str(nc["time"].values[0])[:10] == "2023-01-01"
+
+
+def test_cube_maps__annual_and_seasons_are_sums_of_days(cube, tmp_path):
+    maps = C.cube_maps(cube.path, out_dir=tmp_path / "maps")
+    assert set(maps) == {f"{v}_{p}" for v in ("gpp", "gpp_m") for p in C.PERIODS}
+    g = C.open_cube(cube.path)["gpp"].values.astype(np.float64)
+    with rasterio.open(maps["gpp_year"]) as src:
+        annual = src.read(1)
+        assert src.crs.to_epsg() == 5179 and src.units[0] == "gC m-2"
+        assert tuple(src.transform)[:6] == tuple(REGION.fine.transform)[:6]
+    np.testing.assert_allclose(annual, np.sum(g, axis=0), rtol=1e-5, equal_nan=True)
+    seasons = [rasterio.open(maps[f"gpp_{s}"]).read(1) for s in ("DJF", "MAM", "JJA", "SON")]
+    np.testing.assert_allclose(np.sum(seasons, axis=0), annual, rtol=1e-4, equal_nan=True)
+    jja = np.sum(g[151:243], axis=0)  # 1 June - 31 August 2023
+    np.testing.assert_allclose(seasons[2], jja, rtol=1e-5, equal_nan=True)
+    with rasterio.open(maps["gpp_m_year"]) as src:
+        assert src.res == (500.0, 500.0) and src.shape == (3, 6)
+
+
+def test_cube_totals__daily_pft_means_and_tonnes(env, cube, world):
+    series = C.cube_pft_series(cube.path, service=env)
+    assert len(series) == 365 and series["date"].iloc[0] == dt.date(YEAR, 1, 1)
+    weights = pft_weights(world.static(REGION).fractions)
+    g = C.open_cube(cube.path)["gpp"].values
+    for k in (0, 200):
+        expected = pft_means(g[k], weights)
+        for p, v in expected.items():
+            assert series[p].iloc[k] == pytest.approx(v, rel=1e-5, nan_ok=True)
+    table = C.cube_totals(cube.path, service=env)
+    ref = totals(series, pft_areas_km2(weights, 30.0))
+    mine = table[table["variable"] == "gpp"].drop(columns="variable").reset_index(drop=True)
+    pd_cols = ["year", "period", "pft", "days", "gpp_gC_m2", "area_km2", "carbon_t"]
+    assert mine[pd_cols].equals(ref[pd_cols])
+    year = mine[mine["period"] == "year"]
+    assert (year["days"] == 365).all()
+    row = year.iloc[0]
+    assert row["carbon_t"] == pytest.approx(row["gpp_gC_m2"] * row["area_km2"], rel=1e-3)
+    assert set(table["variable"]) == {"gpp", "gpp_m"}
+
+
+def test_make_cube__gpp_m_product(env, world, tmp_path):
+    from unique_core.gpp.maps import gpp_m_map
+    from unique_core.gpp.registry import load_model
+
+    info = C.make_cube("gpp_m", YEAR, REGION, out=tmp_path / "m.zarr", days_per_chunk=100, service=env)
+    ds = C.open_cube(info.path)
+    assert set(ds.data_vars) == {"gpp_m"} and ds["gpp_m"].shape == (365, 3, 6)
+    ref = gpp_m_map(load_model("modis"), world, dt.date(YEAR, 5, 5), REGION).values
+    np.testing.assert_allclose(ds["gpp_m"].values[124], ref, atol=1e-5, equal_nan=True)
+
+
+def test_find_cube__only_complete_cached_cubes(env, cube):
+    assert C.find_cube("s2", YEAR, REGION, members=2, steps=3, service=env) == cube.path
+    assert C.find_cube("s2", YEAR, REGION, members=3, steps=3, service=env) is None
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"product": "gpp_l"}, ProductError, "no region-year cube for product 'gpp_l'"),
+    ({"year": 1990}, DateError, ""),
+    ({"out": "cube.tif"}, ProductError, "ending in .zarr or .nc"),
+    ({"members": 0}, ProductError, "members must be 1-64"),
+    ({"days_per_chunk": 0}, ProductError, "days per chunk must be 1-366"),
+    ({"region": Region("big", 60, 150, 21, 4)}, ProductError, "at most 30 x 30 km.*Dask"),
+])
+def test_make_cube__user_errors(env, kwargs, error, match):
+    args = {"product": "s2", "year": YEAR, "region": REGION, **kwargs}
+    with pytest.raises(error, match=match):
+        C.make_cube(args.pop("product"), args.pop("year"), args.pop("region"), service=env, **args)
+
+
+def test_make_cube__refuses_a_store_of_other_settings(env, cube, tmp_path):
+    out = tmp_path / "other.zarr"
+    shutil.copytree(cube.path, out)
+    with pytest.raises(ProductError, match="other settings.*delete it or choose another --out"):
+        C.make_cube("s2", YEAR, REGION, members=1, steps=3, out=out, service=env)
+    (tmp_path / "junk.zarr").mkdir()
+    with pytest.raises(ProductError, match="not a UNIQUE cube"):
+        C.make_cube("s2", YEAR, REGION, out=tmp_path / "junk.zarr", service=env)
+    with pytest.raises(ProductError, match="not a UNIQUE cube"):
+        C.open_cube(tmp_path / "junk.zarr")
+
+
+# ------------------------------------------------------------------ engines, devices, batching
+def test_select_device__auto_follows_torch():
+    assert select_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert select_device("cpu").type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_select_device__cuda_without_gpu():
+    with pytest.raises(ModelError, match="no GPU.*--device auto or --device cpu"):
+        select_device("cuda")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"engine": "tensorrt"}, "unknown inference engine 'tensorrt'"),
+    ({"precision": "int8"}, "unknown precision 'int8'"),
+    ({"engine": "torch", "precision": "fp16", "device": "cpu"}, "fp16 is for CUDA"),
+    ({"engine": "onnxruntime", "precision": "bf16"}, "onnxruntime runs in fp32"),
+    ({"batch": 0}, "batch must be at least 1"),
+])
+def test_make_engine__user_errors(kwargs, match):
+    with pytest.raises(ModelError, match=match):
+        make_engine(_tiny(), **kwargs)
+
+
+def _cond(world, region, days):
+    from unique_core.gpp.maps import gpp_m_series
+    from unique_core.gpp.registry import load_model
+
+    halo = Region("h", region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+    gm, _ = gpp_m_series(load_model("modis"), world, halo, days[0], days[-1])
+    return np.stack([D.upsample(g, region) for g in gm]) / D.GPP_SCALE
+
+
+def test_sample_residual_days__batches_equal_one_patch_at_a_time(world):
+    region = Region("r", 66, 160, 4, 4)  # 200 px: four 160 px patches with overlaps
+    model = _tiny()
+    model.config.spread_scale = 1.7
+    up = _cond(world, region, [dt.date(YEAR, 6, 1), dt.date(YEAR, 6, 2)])
+    static = D.static_channels(world, region)
+    ref = np.stack([sample_residual(model, np.concatenate([u[None], static]).astype(np.float32), region.fine,
+                                    members=2, steps=3, seed=4) for u in up])
+    for batch in (1, 3, 16):
+        eng = make_engine(model, device="cpu", engine="torch", batch=batch)
+        got = sample_residual_days(model, up, static, region.fine, engine=eng, members=2, steps=3, seed=4)
+        assert got.shape == (2, 2, 200, 200)
+        np.testing.assert_allclose(got, ref, atol=2e-5)
+
+
+@pytest.mark.parametrize("name, precision, atol", [("onnxruntime", "fp32", 1e-4), ("openvino", "fp32", 1e-4)])
+def test_cpu_engines__same_weights_same_maps(world, tmp_path, monkeypatch, name, precision, atol):
+    pytest.importorskip(name)
+    pytest.importorskip("onnx")
+    model = _tiny()
+    region = Region("r", 66, 160, 2, 2)
+    up = _cond(world, region, [dt.date(YEAR, 8, 1)])
+    static = D.static_channels(world, region)
+    ref = sample_residual_days(model, up, static, region.fine, members=1, steps=3)
+    eng = make_engine(model, device="cpu", engine=name, precision=precision, batch=2)
+    got = sample_residual_days(model, up, static, region.fine, engine=eng, members=1, steps=3)
+    np.testing.assert_allclose(got, ref, atol=atol)

@@ -1,0 +1,221 @@
+"""Where and how the denoising network runs: the device (CPU or CUDA) and the inference engine.
+
+    dev = select_device("auto")                       # cuda when torch sees a GPU, else cpu
+    eng = make_engine(model, device=dev, engine="auto")
+    v = eng(x_and_cond, t)                            # (B, 1, H, W) torch tensor on eng.device
+
+An engine is the network's forward pass only; the sampler (DDIM steps, noise, blending) stays
+in unique_core.downscale.infer and is the same for every engine. Engines:
+
+- torch: the model itself (channels_last on CPU). On CUDA, optionally in half precision
+  (fp16 autocast) and with pinned-memory, non-blocking host-to-device copies.
+- onnxruntime / openvino: the same weights exported once to ONNX (opset 18, dynamic batch and
+  patch size), kept in the cache keyed by the weights' hash. OpenVINO's "bf16" precision uses
+  the CPU's bfloat16 units where they exist (AMX / AVX512-BF16); "fp32" keeps full precision.
+
+"auto" on CPU is torch unless a faster engine was asked for by name: what each costs in
+accuracy on the maps is measured in bench/bench_cube.py and stated in docs/cube.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from unique_core.atomic import atomic_path
+from unique_core.config import cache_dir
+from unique_core.errors import ModelError
+
+Device = Literal["auto", "cpu", "cuda"]
+EngineName = Literal["auto", "torch", "onnxruntime", "openvino"]
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+ENGINES = ("torch", "onnxruntime", "openvino")
+# patches sampled together: on CPU batching does not lower the cost per patch (TOOLING.md), so
+# batches stay small (memory); on a GPU large batches keep the device busy.
+CPU_BATCH = 8
+CUDA_BATCH = 64
+
+
+def cuda_available() -> bool:
+    return bool(torch.cuda.is_available())
+
+
+def select_device(device: Device = "auto") -> torch.device:
+    """The torch device to run on: 'auto' takes CUDA when torch sees a GPU, else the CPU."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ModelError(f"unknown device {device!r}: choose auto, cpu or cuda")
+    if device == "cuda" and not cuda_available():
+        raise ModelError("CUDA was asked for (--device cuda) but torch sees no GPU here "
+                         f"(torch {torch.__version__}); use --device auto or --device cpu")
+    if device == "auto":
+        return torch.device("cuda" if cuda_available() else "cpu")
+    return torch.device(device)
+
+
+def default_batch(device: torch.device) -> int:
+    """How many patches one network call takes on this device."""
+    return CUDA_BATCH if device.type == "cuda" else CPU_BATCH
+
+
+def weights_digest(model) -> str:
+    """A short hash of the network's weights (names, shapes and values)."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.net.state_dict().items()):
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().contiguous().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Engine:
+    """The network's forward pass v = net(cat(x_t, cond), t) on one device, one precision."""
+
+    name: str
+    device: torch.device
+    precision: str
+    batch: int
+
+    def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_device(self, a: np.ndarray) -> torch.Tensor:
+        """A host array onto the engine's device (pinned, non-blocking copies on CUDA)."""
+        x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        if self.device.type == "cuda":
+            return x.pin_memory().to(self.device, non_blocking=True)
+        return x
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "device": str(self.device), "precision": self.precision, "batch": self.batch}
+
+
+class TorchEngine(Engine):
+    def __init__(self, model, device: torch.device, precision: str, batch: int):
+        super().__init__("torch", device, precision, batch)
+        self.net = model.net
+        if device.type == "cuda":  # a copy: the cached CPU model stays usable
+            self.net = copy.deepcopy(model.net).to(device=device, memory_format=torch.contiguous_format).eval()
+        self._autocast = precision in ("fp16", "bf16")
+        self._dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+
+    def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
+        tt = torch.full((xin.shape[0],), int(t), dtype=torch.long, device=self.device)
+        if self.device.type == "cpu":
+            xin = xin.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            if self._autocast:
+                with torch.autocast(self.device.type, dtype=self._dtype):
+                    return self.net(xin, tt).float()
+            return self.net(xin, tt)
+
+
+def onnx_path(model) -> Path:
+    """The cached ONNX export of a model's network (made on first use)."""
+    return cache_dir() / "engines" / f"downscale_{model.config.scheme}_{weights_digest(model)}.onnx"
+
+
+def export_onnx(model, path: Path | None = None) -> Path:
+    """Export the network to ONNX (opset 18; batch, height and width dynamic), atomically."""
+    path = path or onnx_path(model)
+    if path.exists():
+        return path
+    if importlib.util.find_spec("onnx") is None:
+        raise ModelError("the ONNX export needs the onnx package: pip install onnx (or use --engine torch)")
+    net = model.net.to(memory_format=torch.contiguous_format).eval()
+    c = model.config.in_channels
+    x = torch.zeros(1, c, 32, 32)
+    t = torch.zeros(1, dtype=torch.long)
+    try:
+        with atomic_path(path, suffix=".onnx") as tmp:
+            torch.onnx.export(net, (x, t), str(tmp), opset_version=18, dynamo=False, input_names=["x", "t"],
+                              output_names=["v"], dynamic_axes={"x": {0: "b", 2: "h", 3: "w"}, "t": {0: "b"},
+                                                                "v": {0: "b", 2: "h", 3: "w"}})
+    finally:
+        model.net.to(memory_format=torch.channels_last)  # as Downscaler.load leaves it
+    return path
+
+
+class OnnxRuntimeEngine(Engine):
+    def __init__(self, model, batch: int):
+        super().__init__("onnxruntime", torch.device("cpu"), "fp32", batch)
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = torch.get_num_threads()
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(export_onnx(model)), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
+        x = np.ascontiguousarray(xin.numpy(), dtype=np.float32)
+        tt = np.full((x.shape[0],), int(t), np.int64)
+        return torch.from_numpy(self.session.run(["v"], {"x": x, "t": tt})[0])
+
+
+class OpenVinoEngine(Engine):
+    def __init__(self, model, precision: str, batch: int):
+        super().__init__("openvino", torch.device("cpu"), precision, batch)
+        import openvino as ov
+
+        core = ov.Core()
+        hint = "bf16" if precision == "bf16" else "f32"
+        self.compiled = core.compile_model(str(export_onnx(model)), "CPU", {
+            "INFERENCE_PRECISION_HINT": hint, "INFERENCE_NUM_THREADS": torch.get_num_threads()})
+        self.request = self.compiled.create_infer_request()
+
+    def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
+        x = np.ascontiguousarray(xin.numpy(), dtype=np.float32)
+        tt = np.full((x.shape[0],), int(t), np.int64)
+        out = self.request.infer({"x": x, "t": tt})
+        return torch.from_numpy(np.array(next(iter(out.values())), dtype=np.float32))
+
+
+def bf16_capable() -> bool:
+    """Whether OpenVINO reports bfloat16 units on this CPU (else its bf16 hint runs in fp32)."""
+    if importlib.util.find_spec("openvino") is None:
+        return False
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def make_engine(model, *, device: Device | torch.device = "auto", engine: EngineName = "auto",
+                precision: Precision = "auto", batch: int | None = None) -> Engine:
+    """The engine that runs `model`'s network: by name, or 'auto' (torch on the chosen device).
+
+    precision 'auto' is fp32 everywhere (the shipped model's own arithmetic); fp16 (CUDA) and
+    bf16 (OpenVINO on CPUs with bf16 units) are opt-in, with their map error in docs/cube.md.
+    """
+    dev = device if isinstance(device, torch.device) else select_device(device)
+    if engine not in ("auto", *ENGINES):
+        raise ModelError(f"unknown inference engine {engine!r}: choose auto, {', '.join(ENGINES)}")
+    if precision not in ("auto", "fp32", "fp16", "bf16"):
+        raise ModelError(f"unknown precision {precision!r}: choose auto, fp32, fp16 or bf16")
+    name = "torch" if engine == "auto" else engine
+    prec = "fp32" if precision == "auto" else precision
+    if name != "torch" and dev.type == "cuda":
+        raise ModelError(f"engine {name} runs on the CPU only: use --engine torch with --device cuda, "
+                         "or --device cpu")
+    if name == "torch" and dev.type == "cpu" and prec == "fp16":
+        raise ModelError("fp16 is for CUDA: on the CPU use fp32 (or bf16 with --engine openvino)")
+    if name == "onnxruntime" and prec != "fp32":
+        raise ModelError("onnxruntime runs in fp32 here: use --precision fp32 (or bf16 with --engine openvino)")
+    if name in ("onnxruntime", "openvino") and importlib.util.find_spec(name) is None:
+        raise ModelError(f"engine {name} is not installed: pip install {name} (or use --engine torch)")
+    b = int(batch or default_batch(dev))
+    if b < 1:
+        raise ModelError(f"batch must be at least 1 (got {b})")
+    if model.config.kind != "diffusion" and name != "torch":
+        raise ModelError(f"the {model.config.kind} model runs with --engine torch only")
+    if name == "onnxruntime":
+        return OnnxRuntimeEngine(model, b)
+    if name == "openvino":
+        return OpenVinoEngine(model, prec, b)
+    return TorchEngine(model, dev, prec, b)
