@@ -173,6 +173,7 @@ def test_modis__real_ecs_metadata_and_appeears_area_rasters(corpus):
     with rasterio.open(REAL / "appeears/bluegreen_raster/MCD12Q2.006_Greenup_0_doy2010001_aid0001.tif") as s:
         a = s.read(1)
     assert g["figures"]["valid_fraction"] == pytest.approx((a != 32767).mean(), abs=2e-6)
+    assert g["bands"][0]["scale"] == 1.0 and g["bands"][0]["min"] == a[a != 32767].min()  # scale_factor 1.0: days
     assert modis.parse_name("MOD13Q1.061__250m_16_days_NDVI_doy2023193_aid0001.tif")[:2] == \
         ("MOD13Q1", dt.date(2023, 7, 12))
     with pytest.raises(DataError, match="day of year 400 does not exist in 2023"):
@@ -395,7 +396,7 @@ def test_raster__declared_size_beyond_the_read_limit(tmp_path):
     big = tmp_path / "big.tif"
     with rasterio.open(big, "w", driver="GTiff", width=60000, height=60000, count=1, dtype="float32", crs="EPSG:32652",
                        transform=Affine(1, 0, edge.X0, 0, -1, edge.Y1), tiled=True, compress="deflate",
-                       sparse_ok=True) as dst:
+                       sparse_ok=True):
         pass  # header only: the declared size is what matters
     assert big.stat().st_size < 5_000_000
     target = S.Target(Affine(30, 0, edge.X0, 0, -30, edge.Y1), (1000, 1000), "EPSG:32652")
@@ -550,3 +551,14 @@ def test_modis__hdf4_granule_onto_the_500m_grid(cases):
         band = int(b[-1])
         assert abs(out[b].astype(float).mean() - 1000 * band) < 10  # DN 1000 * band +- 20, area-averaged
     assert (out[modis.STATE] == 8).all()
+
+
+def test_fluxnet__half_hourly_refused_with_what_to_download(tmp_path):
+    hh = tmp_path / "FLX_XX-Hhh_FLUXNET2015_FULLSET_HH_2019-2019_1-4.csv"
+    hh.write_text("TIMESTAMP_START,TIMESTAMP_END,NEE_VUT_REF\n201901010000,201901010030,1.0\n")
+    with pytest.raises(DataError, match=r"a half-hourly \(HH\) file, not daily: .*FLX_XX-Hhh_FLUXNET2015_FULLSET_DD_"):
+        fluxnet.read_fluxnet(hh)
+    renamed = tmp_path / "site_export.csv"
+    renamed.write_text(hh.read_text())
+    with pytest.raises(DataError, match=r"TIMESTAMP_START/END columns make it a half-hourly or hourly file"):
+        fluxnet.read_fluxnet(renamed)

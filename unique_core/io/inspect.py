@@ -108,9 +108,7 @@ def _modis_tif(path: Path) -> dict:
         units = (src.tags().get("units") or None)
     quality = e["role"] in (modis.STATE,) or (e["role"] or "").startswith("quality") or \
         (layer or "").lower().startswith(("qa", "quality")) or "QA" in (layer or "")
-    mult = 1.0 if quality or (scale is None and not (product or "").startswith(("MOD09", "MYD09", "MCD43", "MOD13",
-                                                                                "MYD13"))) \
-        else modis.physical_scale(scale, product)
+    mult = 1.0 if quality else modis.physical_scale(scale, product)
     scan = S.scan_band(path, nodata=fill, count_values=quality)
     e["bands"].append(_band(layer or path.stem, scan, mult, 0.0, units))
     e["figures"]["valid_fraction"] = scan.valid_fraction
@@ -134,7 +132,8 @@ def _modis_hdf(path: Path) -> dict:
         fill = info["fill"]
         ok = data != fill if fill is not None else np.ones(data.shape, bool)
         v = data[ok].astype(np.float64)
-        mult = modis.physical_scale(info["scale_factor"], product) if info["scale_factor"] else 1.0
+        quality = modis.role(product, info["name"]) == modis.STATE or "qa" in info["name"].lower()
+        mult = 1.0 if quality else modis.physical_scale(info["scale_factor"], product)
         sc = S.Scan(data.size, int(ok.sum()), float(v.min()) if v.size else None, float(v.max()) if v.size else None,
                     float(v.mean()) if v.size else None)
         e["bands"].append(_band(info["name"], sc, mult, 0.0, info["units"]))
@@ -275,6 +274,8 @@ def _kind_of(path: Path) -> str:
         product, _, _ = modis.parse_name(name)
         return "modis" if product else "raster"
     if low.endswith(".csv"):
+        if low == "classes.csv":
+            return "landcover-classes"
         if fluxnet.site_id_from_name(path) or re.match(r"^(FLX|AMF|ICOSETC)_", name):
             return "fluxnet"
         with open(path, "rb") as fh:

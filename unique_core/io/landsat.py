@@ -31,7 +31,7 @@ import rasterio
 from rasterio.warp import Resampling, reproject, transform_bounds
 
 from unique_core.errors import DataError
-from unique_core.grid import CRS, Grid
+from unique_core.grid import Grid
 from unique_core.io import surface as S
 from unique_core.qa import L_FILL, landsat_saturated
 

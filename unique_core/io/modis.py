@@ -32,7 +32,7 @@ from affine import Affine
 from rasterio.warp import Resampling, reproject
 
 from unique_core.errors import DataError
-from unique_core.grid import CRS, Grid
+from unique_core.grid import Grid
 from unique_core.io import surface as S
 from unique_core.qa import M_CLOUDY, M_LAND
 
@@ -120,9 +120,13 @@ def role(product: str | None, layer: str | None) -> str | None:
 
 
 def physical_scale(scale_factor: float | None, product: str | None) -> float:
-    """Multiplier from stored integers to physical values. A scale factor above 1 is a divisor (MOD13)."""
-    if scale_factor is None or scale_factor == 1.0:
-        return 1.0 / 10000.0 if (product or "").startswith(("MOD13", "MYD13")) else SCALE
+    """Multiplier from stored integers to physical values. A scale factor above 1 is a divisor (MOD13).
+
+    No scale factor at all: the product's own convention (reflectance and vegetation indices of MOD09,
+    MYD09, MCD43, MOD13, MYD13: 0.0001), else 1.
+    """
+    if scale_factor is None:
+        return SCALE if (product or "").startswith(("MOD09", "MYD09", "MCD43", "MOD13", "MYD13")) else 1.0
     return 1.0 / scale_factor if scale_factor > 1.0 else scale_factor
 
 
