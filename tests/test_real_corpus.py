@@ -562,3 +562,18 @@ def test_fluxnet__half_hourly_refused_with_what_to_download(tmp_path):
     renamed.write_text(hh.read_text())
     with pytest.raises(DataError, match=r"TIMESTAMP_START/END columns make it a half-hourly or hourly file"):
         fluxnet.read_fluxnet(renamed)
+
+
+def test_cli__ingest_inspect_json_on_real_files():
+    from typer.testing import CliRunner
+
+    from unique_core.cli import app
+
+    res = CliRunner().invoke(app, ["ingest", "inspect", str(REAL / "dem/pysheds_dem.tif"),
+                                   str(REAL / "landsat" / SCENE_ID), "--json"])
+    assert res.exit_code == 0, res.output
+    entries = json.loads(res.stdout)
+    assert [e["kind"] for e in entries] == ["dem", "landsat"]
+    bad = CliRunner().invoke(app, ["ingest", "inspect", str(FLUX / "FLX_FR-Pue_FLUXNET2015_FULLSET_MM_2007-2014_2-3.csv"),
+                                   "--json"])
+    assert bad.exit_code == 1 and "a monthly (MM) file, not daily" in json.loads(bad.stdout)[0]["problems"][0]
