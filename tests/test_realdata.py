@@ -98,7 +98,7 @@ def test_bad_input__no_crs(copy_dir):
     assert any(qa.name in p and "no CRS" in p for p in ingest_check(copy_dir)["problems"])
     src = RealDataSource(copy_dir)
     scene = next(s for s in src.scenes if s.files["SR_B4"] == band)
-    with pytest.raises(DataError, match=r"SR_B4\.TIF: no CRS; write the scene's UTM zone"):
+    with pytest.raises(DataError, match=r"SR_B4\.TIF: no CRS; Landsat files carry their UTM zone"):
         from unique_core.io.landsat import read_scene
 
         read_scene(scene, REGION.fine)
@@ -177,3 +177,62 @@ def test_app__the_data_source_switch_runs_pages_on_the_folder(real_dir, monkeypa
     at.run()
     assert not at.exception
     assert any("Real data" in s.value for s in at.success)
+
+
+def test_ingest_check__missing_folder_is_one_line(tmp_path):
+    with pytest.raises(DataError, match=r"nonexistent: no such folder; give a real-data folder laid out as "
+                                        r"docs/real-data.md describes"):
+        ingest_check(tmp_path / "nonexistent")
+
+
+def test_ingest_check__one_bad_file_never_stops_the_others(copy_dir):
+    """Issue 15: a product id dated 20230230, a broken MTL JSON and an empty classes.csv crashed the check."""
+    scene = sorted(p for p in (copy_dir / "landsat").iterdir() if p.is_dir())[0]
+    bad = copy_dir / "landsat" / scene.name.replace(scene.name[17:25], "20230230")
+    shutil.copytree(scene, bad)
+    for f in bad.iterdir():
+        f.rename(bad / f.name.replace(scene.name, bad.name))
+    other = sorted(p for p in (copy_dir / "landsat").iterdir() if p.is_dir())[-1]
+    mtl = next(other.glob("*_MTL.txt"))
+    mtl.unlink()
+    (other / mtl.name.replace(".txt", ".json")).write_text('{"LANDSAT_METADATA_FILE": {"PRODUCT_CONT')
+    (copy_dir / "landcover" / "classes.csv").write_text("")
+    r = ingest_check(copy_dir)
+    text = " ".join(r["problems"])
+    assert "acquisition date 20230230 is not a calendar date" in text
+    assert "_MTL.json: the JSON metadata is broken" in text
+    assert "classes.csv: empty: write a header value,class" in text
+    assert r["usable"]["gpp_m_dates"] and r["usable"]["gpp_l_dates"]  # the other files still count
+    assert r["claims"]["gpp_m"] == {"claimed": True, "can_make": True, "why": None}
+    assert r["claims"]["s2"]["can_make"] is False and "classes.csv" in r["claims"]["s2"]["why"]
+    assert r["cannot_make"] == ["s1", "s2", "static_layers"] and r["ok"] is False
+
+
+def test_ingest_check__era5_in_celsius_without_units_is_refused(copy_dir):
+    """Issue 15: read as kelvin, this gave GPP_M 5.8 instead of 8.2 and passed the check."""
+    import xarray as xr
+
+    f = next((copy_dir / "era5land").glob("*.nc"))
+    ds = xr.load_dataset(f)
+    for v in ("t2m", "t2m_min", "t2m_max", "d2m"):
+        ds[v] = ds[v] - 273.15
+        ds[v].attrs.pop("units", None)
+        ds[v].encoding.pop("units", None)
+    f.unlink()
+    ds.to_netcdf(f)
+    r = ingest_check(copy_dir)
+    assert any(f.name in p and "variable t2m has no units attribute" in p for p in r["problems"])
+    assert r["claims"]["gpp_m"]["can_make"] is False and "gpp_m" in r["cannot_make"]
+
+
+def test_ingest_check__truncated_dem_and_1e30_dem(copy_dir):
+    dem = copy_dir / "dem" / "dem.tif"
+    with rasterio.open(dem, "r+") as ds:
+        a = ds.read(1)
+        a[:5] = 1e30
+        ds.write(a, 1)
+    assert any("dem.tif: values such as 1e+30 are not elevations" in p for p in ingest_check(copy_dir)["problems"])
+    dem.write_bytes(dem.read_bytes()[: dem.stat().st_size // 2])
+    r = ingest_check(copy_dir)
+    assert any("dem.tif" in p and ("truncated" in p or "unreadable" in p) for p in r["problems"]), r["problems"]
+    assert r["claims"]["static_layers"]["can_make"] is False
