@@ -38,8 +38,8 @@ INDIRECT = {
     "leafmap": "kept while the app's map work decides whether to use it (issue 12)",
     "pytest": "the test runner",
 }
-# added for work under way (issues 12/13): drop a name from here once committed code imports it
-PENDING = {"scoringrules", "scikit-image", "planetary-computer", "zarr", "onnxruntime"}
+# imported only behind a check that it is installed, with a message saying how to add it
+OPTIONAL_IMPORTS = {"openvino": "downscale/engine.py's OpenVINO engine (180 MB): not a default dependency"}
 IMPORT_NAMES = {"scikit-learn": "sklearn", "scikit-image": "skimage", "pillow": "PIL", "xgboost-cpu": "xgboost",
                 "xstatic-leaflet": "xstatic", "flaml": "flaml", "global-land-mask": "global_land_mask",
                 "pystac-client": "pystac_client", "planetary-computer": "planetary_computer",
@@ -108,11 +108,44 @@ def test_pyproject__every_pin_lies_in_its_declared_range():
     assert set(pins) - declared_names <= {"llvmlite", "leafmap"}
 
 
+def _imported_modules() -> set[str]:
+    """Top-level modules that app.py, pages/ and unique_core import (at the top or inside functions)."""
+    import ast
+
+    found = set()
+    for f in _sources():
+        rel = f.relative_to(ROOT).as_posix()
+        if rel == "app.py" or rel.startswith(("pages/", "unique_core/")):
+            for node in ast.walk(ast.parse(f.read_text())):
+                if isinstance(node, ast.Import):
+                    found |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m != "unique_core"}
+
+
+def test_pyproject__declares_every_imported_package():
+    # a fresh `pip install .` has only what pyproject.toml declares: an import of anything else
+    # works here (it came with some other package) and fails there
+    import importlib.metadata
+
+    dists = importlib.metadata.packages_distributions()
+    declared = {canonicalize_name(Requirement(r).name) for r in PYPROJECT["project"]["dependencies"]}
+    declared |= {canonicalize_name(Requirement(r).name)
+                 for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra}
+    missing = []
+    for module in sorted(_imported_modules() - set(OPTIONAL_IMPORTS)):
+        owners = {canonicalize_name(d) for d in dists.get(module, [])}
+        if not owners & declared:
+            missing.append(f"{module} (from {sorted(owners) or 'no installed package'})")
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
 def test_requirements__every_pin_is_used():
     text = "\n".join(p.read_text(errors="replace") for p in _sources())
     unused = []
     for key, (name, _) in _pins().items():
-        if key in INDIRECT or key in PENDING:
+        if key in INDIRECT:
             continue
         module = IMPORT_NAMES.get(key, key.replace("-", "_"))
         if not re.search(rf"^\s*(import|from)\s+{re.escape(module)}\b", text, re.M):
