@@ -161,10 +161,10 @@ def daily_precipitation(values: np.ndarray, kind: str, hourly: bool, accumulated
 
 def _accumulated_from_00(ds: xr.Dataset, var: str) -> bool:
     """True when an hourly accumulation only grows within the day (ERA5-Land), False when it is per hour (ERA5)."""
-    a = ds[var].values
+    a = ds[var].transpose("time", ...).isel(time=slice(0, 72)).values  # three days tell it, and stay small
     if a.shape[0] < 3:
         return True
-    t = pd.to_datetime(ds["time"].values)
+    t = pd.to_datetime(ds["time"].values[:72])
     same_day = np.array([(x - pd.Timedelta(hours=1)).date() for x in t])
     d = np.diff(a.reshape(a.shape[0], -1), axis=0)
     within = same_day[1:] == same_day[:-1]
@@ -183,6 +183,7 @@ def daily_fields(ds: xr.Dataset, path: Path) -> dict[dt.date, dict[str, np.ndarr
                         "tas, tdps, rsds, pr)")
     if "time" not in ds.dims:
         raise DataError(f"{path}: no time dimension (time or valid_time)")
+    ds = ds.sortby("time")  # days are read as contiguous slices of time
     units = {v: units_of(ds, v, path) for v in (*REQUIRED, "t2m_min", "t2m_max") if v in ds}
     kinds = {v: kind_of(u, v, path) for v, u in units.items()}
     t = pd.to_datetime(ds["time"].values)
@@ -194,12 +195,14 @@ def daily_fields(ds: xr.Dataset, path: Path) -> dict[dt.date, dict[str, np.ndarr
     acc = {v: hourly and kinds[v].startswith("accumulated") and running for v in ("ssrd", "tp")}
     day_of = np.array([x.date() for x in (t - pd.Timedelta(hours=1) if hourly else t)])  # 00 UTC closes a day
     per_day = round(86400 / step.total_seconds()) if hourly else 1
-    values = {v: ds[v].transpose("time", ...).values for v in units}
+    arrays = {v: ds[v].transpose("time", ...) for v in units}  # lazy: one day is read at a time (memory)
     out: dict[dt.date, dict[str, np.ndarray]] = {}
     for d in sorted(set(day_of)):
         sel = np.nonzero(day_of == d)[0]
         if hourly and len(sel) < per_day:
             continue  # an incomplete day at a file's edge
+        values = {v: a.isel(time=slice(int(sel[0]), int(sel[-1]) + 1)).values for v, a in arrays.items()}
+        sel = np.arange(len(sel))
         temp = to_celsius(values["t2m"][sel], units["t2m"])
         tmean = temp.mean(0)
         tmin = to_celsius(values["t2m_min"][sel], units["t2m_min"]).min(0) if "t2m_min" in values else temp.min(0)
