@@ -577,3 +577,20 @@ def test_cli__ingest_inspect_json_on_real_files():
     bad = CliRunner().invoke(app, ["ingest", "inspect", str(FLUX / "FLX_FR-Pue_FLUXNET2015_FULLSET_MM_2007-2014_2-3.csv"),
                                    "--json"])
     assert bad.exit_code == 1 and "a monthly (MM) file, not daily" in json.loads(bad.stdout)[0]["problems"][0]
+
+
+@pytest.mark.parametrize("name, product, date, role", [
+    ("MOD09GA.061_sur_refl_b01_1_doy2023138_aid0001.tif", "MOD09GA", dt.date(2023, 5, 18), "sur_refl_b01"),
+    ("MYD09GA.061_state_1km_1_doy2024060_aid0001.tif", "MYD09GA", dt.date(2024, 2, 29), "state_1km"),
+    ("MCD43A4.061_Nadir_Reflectance_Band2_doy2023001_aid0001.tif", "MCD43A4", dt.date(2023, 1, 1), "sur_refl_b02"),
+    ("MCD43A4.061_BRDF_Albedo_Band_Mandatory_Quality_Band7_doy2023001_aid0001.tif", "MCD43A4", dt.date(2023, 1, 1),
+     "quality_b07"),
+    ("MCD43A2.061_BRDF_Albedo_Band_Quality_Band1_doy2023001_aid0001.tif", "MCD43A2", dt.date(2023, 1, 1),
+     "quality_b01"),
+    ("MCD43A4.A2017006.h21v11.006.2017018074804_B06qa.TIF", "MCD43A4", dt.date(2017, 1, 6), "quality_b06"),
+    ("MOD09GA.A2023196.h28v05.061.sur_refl_b07.tif", "MOD09GA", dt.date(2023, 7, 15), "sur_refl_b07"),
+    ("MOD13Q1.061__250m_16_days_NDVI_doy2023193_aid0001.tif", "MOD13Q1", dt.date(2023, 7, 12), None),
+])
+def test_modis__names_give_product_date_and_role(name, product, date, role):
+    p, d, layer = modis.parse_name(name)
+    assert (p, d, modis.role(p, layer)) == (product, date, role)
