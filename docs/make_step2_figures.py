@@ -185,5 +185,53 @@ def main() -> None:
     window_maps(wins)
 
 
+def split_map(report: dict) -> None:
+    """docs/figures/step2/split.png: training, validation and test tiles on the land mask."""
+    from matplotlib.patches import Rectangle
+
+    from unique_core.grid import FRAME_XMAX, FRAME_XMIN, FRAME_YMAX, FRAME_YMIN
+    from unique_core.world.coast import coarse_land_mask
+
+    land, _ = coarse_land_mask()
+    fig, ax = plt.subplots(figsize=(6.4, 6.8))
+    ax.imshow(land, extent=(FRAME_XMIN, FRAME_XMAX, FRAME_YMIN, FRAME_YMAX), cmap="Greys", vmin=0, vmax=3.5,
+              interpolation="nearest")
+    colours = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#d62728"}
+    for kind, boxes in report["split"].items():
+        if kind not in colours:
+            continue
+        for k, (x0, y0, x1, y1) in enumerate(boxes):
+            grow = 3000 if kind == "test" else 0  # 4.5 km boxes drawn a little larger to be seen
+            ax.add_patch(Rectangle((x0 - grow, y0 - grow), x1 - x0 + 2 * grow, y1 - y0 + 2 * grow, fill=kind != "train",
+                                   alpha=0.85 if kind == "test" else 1, ec=colours[kind], fc=colours[kind], lw=1.5,
+                                   label=f"{kind} ({len(boxes)})" if k == 0 else None))
+    for name, (x0, y0, x1, y1) in zip(report["split"]["test_names"], report["split"]["test"]):
+        ax.annotate(name.replace("_", " "), ((x0 + x1) / 2, y1 + 3000), fontsize=6, ha="center", color="#d62728")
+    ax.set_xlim(FRAME_XMIN, FRAME_XMAX)
+    ax.set_ylim(FRAME_YMIN, FRAME_YMAX)
+    ax.set_xlabel("EPSG:5179 x (m)")
+    ax.set_ylabel("EPSG:5179 y (m)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"Step 2 split: 12 km training/validation tiles, 4.5 km test tiles\n{NOTE}", fontsize=9)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with atomic_path(OUT / "split.png") as tmp:
+        fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def heldout() -> None:
+    """The held-out section: split.png and heldout_tables.md from assets/models/downscale_evaluation.json."""
+    from unique_core.downscale.evaluate import heldout_markdown
+
+    report = json.loads((models_dir() / "downscale_evaluation.json").read_text())
+    split_map(report)
+    write_text(OUT / "heldout_tables.md", heldout_markdown(report))
+
+
 if __name__ == "__main__":
+    import sys
+
+    if "--heldout" in sys.argv:
+        heldout()
+        raise SystemExit(0)
     main()

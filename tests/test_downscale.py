@@ -206,6 +206,11 @@ def test_summarise__pooled_rmse_ratios_and_intervals():
     ratio, lo, hi = out["rmse_ratios"]["s2/unmix"]
     assert ratio == pytest.approx(0.5, abs=0.03) and lo < ratio < hi
     assert out["methods"]["s2"]["crps"] == pytest.approx(out["methods"]["s2"]["truth"]["mae"], abs=1e-3)
+    from unique_core.downscale.evaluate import heldout_markdown
+
+    md = heldout_markdown({"ordinary": out, "cadence_days": 5, "year": 2023, "members": 4, "ddim_steps": 10,
+                           "split": {"test_names": ["a", "b", "c"]}})
+    assert "| S2 diffusion | " in md and f"| S2 diffusion / land-cover unmixing | {ratio:.3f} |" in md
 
 
 def test_check_spread_setting__refuses_uncalibrated_member_and_step_counts():

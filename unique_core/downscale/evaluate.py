@@ -631,7 +631,8 @@ def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cad
     rows = score_heldout(chosen, year, tuple(model_names), members=members, steps=steps, seed=seed, methods=methods,
                          cadence=cadence, workers=workers, progress=progress)
     report = {"year": year, "window_px": WINDOW, "members": members, "ddim_steps": steps, "cadence_days": cadence,
-              "split": {**split.to_json(), "test_names": [t.name for t in chosen],
+              "split": {**split.to_json(), "test": [list(t.bounds) for t in chosen],
+                        "test_names": [t.name for t in chosen],
                         "test_landscapes": {n: land for n, land, _, _ in TEST_SITES}},
               "bootstrap": "90 % intervals, 400 resamples of (test tile, month) blocks of windows",
               "seconds": round(time.time() - t0, 1), **summarise(rows, members=members, seed=seed)}
@@ -657,3 +658,72 @@ def legacy_methods(report: dict) -> dict:
             row["spread_skill_vs_gpp_l"] = l["spread_skill"]
         out[m] = row
     return out
+
+
+HELDOUT_LABELS = {"gpp_m_bilinear": "GPP_M bilinear", "gpp_m_nearest": "GPP_M nearest (blocks)",
+                  "unmix": "land-cover unmixing", "unmix_residual": "unmixing + residual",
+                  "starfm": "STARFM (last clear pair)", "gpp_l_two_sided": "GPP_L interpolated, two-sided",
+                  "gpp_l_past": "GPP_L interpolated, past-only", "regression": "regression UNet (S2 inputs)",
+                  "s1": "S1 diffusion", "s2": "S2 diffusion", "s2_conserved": "S2 + block-mean conservation"}
+
+
+def heldout_markdown(report: dict) -> str:
+    """The tables of docs/step2.md's held-out section, from an evaluate_heldout report."""
+    f = lambda v, fmt=".3f": "" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, fmt)
+    md = []
+    titles = {"ordinary": "Ordinary days (every {c}th day of {y}, whatever the clouds), against the truth",
+              "clear": "Landsat-clear dates of {y}, against the truth",
+              "clear_vs_gpp_l": "Landsat-clear dates of {y}, against GPP_L on clear pixels (the paper's yardstick)"}
+    for kind in ("ordinary", "clear", "clear_vs_gpp_l"):
+        if kind not in report:
+            continue
+        k = report[kind]
+        ref = k["reference"]
+        md.append(f"### {titles[kind].format(c=report['cadence_days'], y=report['year'])}\n")
+        md.append(f"{k['windows']} windows of 150 x 150 px on {len(report['split']['test_names'])} test tiles "
+                  f"({k['blocks']} tile-month blocks for the bootstrap); ensembles of {report['members']} members, "
+                  f"DDIM {report['ddim_steps']}.\n")
+        head = "| method | RMSE | 90 % CI | MAE | r | bias | CRPS |"
+        sep = "| --- | --- | --- | --- | --- | --- | --- |"
+        if ref == "truth":
+            head += " SSIM | block RMSE 1.5 km | spread/skill | spread/skill with GPP_M error |"
+            sep += " --- | --- | --- | --- |"
+        else:
+            head += " spread/skill |"
+            sep += " --- |"
+        md += [head, sep]
+        for m, r in k["methods"].items():
+            s = r[ref]
+            if kind == "clear_vs_gpp_l" and m in ("gpp_l_two_sided", "gpp_l_past"):
+                continue  # on its own date the interpolation returns the clear pixel's GPP_L: no test
+            row = (f"| {HELDOUT_LABELS.get(m, m)} | {f(s['rmse'])} | {f(s['rmse_ci90'][0])}-{f(s['rmse_ci90'][1])} | "
+                   f"{f(s['mae'])} | {f(s['r'])} | {f(s['bias'], '+.3f')} | {f(r['crps'])} |")
+            if ref == "truth":
+                row += (f" {f(r['ssim'])} | {f(r['block_rmse_vs_truth_1p5km'])} | {f(r.get('spread_skill'), '.2f')} | "
+                        f"{f(r.get('spread_skill_with_gpp_m_error'), '.2f')} |")
+            else:
+                row += f" {f(r.get('spread_skill'), '.2f')} |"
+            md.append(row)
+        md.append("")
+        if k["rmse_ratios"]:
+            md += ["RMSE ratios (90 % block-bootstrap interval):", "",
+                   "| ratio | value | 90 % CI |", "| --- | --- | --- |"]
+            for key, (v, lo, hi) in k["rmse_ratios"].items():
+                a, b = key.split("/")
+                md.append(f"| {HELDOUT_LABELS.get(a, a)} / {HELDOUT_LABELS.get(b, b)} | {v:.3f} | {lo:.3f}-{hi:.3f} |")
+            md.append("")
+        if ref == "truth":
+            for part, title in (("by_pft", "plant type"), ("by_season", "season"), ("by_tile", "test tile")):
+                cols = sorted({c for r in k["methods"].values() for c in r[part]}) if part != "by_season" else \
+                    [c for c in ("DJF", "MAM", "JJA", "SON") if any(c in r[part] for r in k["methods"].values())]
+                md += [f"RMSE against the truth by {title}:", "", "| method | " + " | ".join(cols) + " |",
+                       "| --- |" + " --- |" * len(cols)]
+                for m, r in k["methods"].items():
+                    md.append(f"| {HELDOUT_LABELS.get(m, m)} | " + " | ".join(f(r[part].get(c, {}).get("rmse")) for c in cols) + " |")
+                md.append("")
+            ranks = {m: r["rank_histogram"] for m, r in k["methods"].items() if "rank_histogram" in r}
+            for m, h in ranks.items():
+                tot = sum(h)
+                md.append(f"Rank histogram of the truth among {HELDOUT_LABELS.get(m, m)}'s members (share per rank, "
+                          f"flat = {1 / len(h):.2f}): " + ", ".join(f"{c / tot:.2f}" for c in h) + ".\n")
+    return "\n".join(md)
