@@ -131,7 +131,8 @@ class Catalog:
 
     def __init__(self, path: Path, rebuild: Callable[["Catalog"], int] | None = None):
         self.path = Path(path)
-        self.rebuild = rebuild
+        # without the service (cache.info/evict), rows are checked by their place on disk only
+        self.rebuild = rebuild or (lambda cat: rebuild_from_tags(cat, cat.path.parent))
         self._local = threading.local()
         self._heal_lock = threading.Lock()
         self._generation = 0  # bumped by each heal, so other threads reconnect to the new file
@@ -456,36 +457,17 @@ class ProductService:
     def rebuild_catalog(self, catalog: "Catalog | None" = None) -> int:
         """Fill the catalogue from the COGs under the root (their tags); returns how many were indexed.
 
-        A COG is indexed only if its tags are complete and its key is the key this service
-        computes from them (same product, region, date, parameters, world), so a file cannot be
-        filed under another product's name.
+        Beyond its place on disk, a COG's key must be the key this service computes from its
+        tags (same product, region, date, parameters, world), so no file is filed under another's.
         """
-        catalog = catalog or self.catalog
-        n = 0
-        for name in SPECS:
-            folder = self.root / name
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*/*.tif")):
-                if cache.is_writer_temporary(path.name):
-                    continue
-                entry = _entry_from_tags(path)
-                if entry is None or entry["product"] != name:
-                    continue
-                try:
-                    spec, region = self._validate(name, dt.date.fromisoformat(entry["date"]) if entry["date"] else None,
-                                                  _region_of(entry))
-                    params = json.loads(entry["params"])
-                    if self.key(name, dt.date.fromisoformat(entry["date"]) if entry["date"] else None, region,
-                                params) != entry["key"] or self._path(name, dt.date.fromisoformat(entry["date"])
-                                                                      if entry["date"] else None, region,
-                                                                      entry["key"]) != path.resolve():
-                        continue
-                except (ValueError, ProductError):
-                    continue
-                catalog.put(entry)
-                n += 1
-        return n
+        def same_key(entry: dict) -> bool:
+            try:
+                date = dt.date.fromisoformat(entry["date"]) if entry["date"] else None
+                _spec, region = self._validate(entry["product"], date, _region_of(entry))
+                return self.key(entry["product"], date, region, json.loads(entry["params"])) == entry["key"]
+            except (ValueError, TypeError, ProductError):
+                return False
+        return rebuild_from_tags(catalog or self.catalog, self.root, same_key)
 
     def _load(self, entry: dict, how: str) -> xr.DataArray:
         try:
@@ -625,3 +607,33 @@ def _region_of(entry: dict) -> Region:
         return FRAME
     b0, b1, nr, nc = (int(v) for v in entry["region_key"][1:].replace("x", "_").split("_"))
     return Region(entry["region_name"] or "region", b0, b1, nr, nc)
+
+
+def _expected_path(root: Path, entry: dict) -> Path:
+    stem = entry["date"] or "static"
+    return (root / entry["product"] / entry["region_key"] / f"{stem}_{entry['key'][:16]}.tif").resolve()
+
+
+def rebuild_from_tags(catalog: Catalog, root: Path, check: Callable[[dict], bool] | None = None) -> int:
+    """Index the COGs under `root` from their tags; returns how many rows were put back.
+
+    A COG is indexed only if its tags are complete, name a known product, and its path is the
+    one its own key, product, region and date give; `check` may refuse more.
+    """
+    root = Path(root)
+    n = 0
+    for name in SPECS:
+        folder = root / name
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*/*.tif")):
+            if cache.is_writer_temporary(path.name):
+                continue
+            entry = _entry_from_tags(path)
+            if entry is None or entry["product"] != name or _expected_path(root, entry) != path.resolve():
+                continue
+            if check is not None and not check(entry):
+                continue
+            catalog.put(entry)
+            n += 1
+    return n
