@@ -181,3 +181,11 @@ def test_downscale_run__a_peer_method_writes_a_30m_map(tmp_path):
     # nearest upsampling: every 500 m cell is one value over its 30 m pixels (first cell: rows 0-15, cols 0-15)
     block = a[:16, :16].compressed()
     assert block.size and np.ptp(block) == 0
+
+
+@pytest.mark.parametrize("extra, match", [(["--out", "cube.tif"], "--out must end in .zarr or .nc"),
+                                          (["--engine", "tensorrt"], "--engine 'tensorrt': choose one of auto")])
+def test_products_cube__bad_options_are_one_line(extra, match):
+    res = runner.invoke(app, ["products", "cube", "-p", "s2", "--year", "2023", "-r", "gwangneung", *extra])
+    assert res.exit_code == 2
+    assert match in _one_line_error(res)

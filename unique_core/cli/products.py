@@ -171,3 +171,65 @@ def products_precompute(year: int = typer.Option(2023, "--year"),
         update(k + 1, len(jobs))
     bar.close()
     typer.echo(f"{len(jobs)} products ready ({made} made now, {len(jobs) - made} from the cache)")
+
+
+class _Choice:
+    DEVICES = ("auto", "cpu", "cuda")
+    ENGINES = ("auto", "torch", "onnxruntime", "openvino")
+    PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise UniqueError(f"{option} {value!r}: choose one of {', '.join(allowed)}")
+    return value
+
+
+@command(products_app, "cube")
+def products_cube(product: str = typer.Option("s2", "--product", "-p", help="s2, s1 or gpp_m."),
+                  year: int = typer.Option(2023, "--year"),
+                  region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
+                  crs: BoxCRS = CrsOpt,
+                  members: int = typer.Option(1, "--members", min=1, max=16, help="Ensemble members (S1/S2)."),
+                  steps: int = typer.Option(5, "--steps", min=1, max=100, help="DDIM steps (S1/S2)."),
+                  seed: int = typer.Option(0, "--seed"),
+                  out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                     help="PATH.zarr or PATH.nc (default: kept in the product cache)."),
+                  device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto: CUDA when present)."),
+                  engine: str = typer.Option("auto", "--engine", help="auto, torch, onnxruntime or openvino."),
+                  precision: str = typer.Option("auto", "--precision", help="auto, fp32, fp16 (CUDA) or bf16."),
+                  maps_dir: Optional[Path] = typer.Option(None, "--maps", help="Also write the annual and seasonal "
+                                                          "GPP maps (gC m-2 per period) as COGs into this folder."),
+                  totals_csv: Optional[Path] = typer.Option(None, "--totals", help="Also write the totals by plant "
+                                                            "type (gC m-2 and t C, from daily values) as CSV."),
+                  as_json: bool = typer.Option(False, "--json")):
+    """Every day of a year at 30 m (S1/S2) or 500 m (GPP_M) into one Zarr store: resumable, memory bounded."""
+    from unique_core.cube import cube_maps, cube_totals, make_cube
+
+    if out is not None and out.suffix.lower() not in (".zarr", ".nc"):
+        raise UniqueError(f"--out must end in .zarr or .nc, not {out.name!r}")
+    reg = resolve_region(region, bbox, crs)
+    bar, update = staged_progress(f"{product} {year}", "day")
+    info = make_cube(product, year, reg, members=members, steps=steps, seed=seed, out=out,
+                     device=_one_of(device, _Choice.DEVICES, "--device"),
+                     engine=_one_of(engine, _Choice.ENGINES, "--engine"),
+                     precision=_one_of(precision, _Choice.PRECISIONS, "--precision"), progress=update)
+    bar.close()
+    report = info.to_dict()
+    if maps_dir:
+        report["maps"] = {k: str(v) for k, v in cube_maps(info.path, out_dir=maps_dir).items()}
+    if totals_csv:
+        from unique_core.io.export import export_csv
+
+        export_csv(cube_totals(info.path), totals_csv)
+        report["totals"] = str(totals_csv)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        typer.echo(f"{product} {year} {reg.name}: {info.days} days in {info.path} ({info.chunks_computed} of "
+                   f"{info.chunks_total} chunks made now, {info.seconds:.0f} s)"
+                   + (f"; NetCDF {info.netcdf}" if info.netcdf else ""))
+        for k, v in report.get("maps", {}).items():
+            typer.echo(f"  map {k}: {v}")
+        if totals_csv:
+            typer.echo(f"  totals: {totals_csv}")
