@@ -19,11 +19,16 @@ c1, c2 = st.columns([3, 1])
 key = c1.selectbox("Product to download", entries["key"], key="data_key",
                    format_func=lambda k: cached.catalogue_label(entries, k))
 fmt = c2.radio("Format", ["COG (GeoTIFF)", "NetCDF (CF)"], key="data_fmt", horizontal=True)
+kind = "tif" if fmt.startswith("COG") else "nc"
 if st.button("Prepare the download", key="data_prepare"):
     try:
-        name, data, item = cached.export_bytes(key, "tif" if fmt.startswith("COG") else "nc", sel.source)
+        st.session_state["data_export"] = (key, kind, *cached.export_bytes(key, kind, sel.source))
     except UniqueError as exc:
         st.error(str(exc))
-        st.stop()
-    st.download_button(f"Download {name}", data, file_name=name, key="data_download")
-    st.download_button("Download its STAC item (JSON)", item, file_name=name + ".stac.json", key="data_stac")
+prepared = st.session_state.get("data_export")
+if prepared and prepared[:2] == (key, kind):  # stays until another product or format is chosen
+    _, _, name, data, item = prepared
+    d1, d2 = st.columns(2)
+    d1.download_button(f"Download {name}", data, file_name=name, key="data_download", on_click="ignore")
+    d2.download_button("Download its STAC item (JSON)", item, file_name=name + ".stac.json", key="data_stac",
+                       on_click="ignore")

@@ -36,7 +36,7 @@ elif plan.ask is not None:
 elif plan.status == "cached":
     st.caption(f":material/check_circle: {plan.message}")
 ready = plan.status == "cached"
-markers, tower_job, tower_note = mapview.towers(sel, show_towers and plan.statics)
+markers, tower_job, tower_note = mapview.towers(sel, show_towers)
 if tower_note:
     st.caption(tower_note)
 days = mapview.day_steps(name, sel) if ready else []

@@ -33,13 +33,12 @@ try:
 except UniqueError as exc:
     st.error(str(exc))
     st.stop()
-fig = None
-for k, (p, df) in enumerate(series.items()):
-    fig = charts.pft_timeseries(df, title=f"{sel.region.title or sel.region.name}: mean GPP by plant type",
-                                fig=fig, dash=None if k == 0 else "dot", suffix="" if k == 0 else " (truth)")
-st.plotly_chart(fig, key="ts_chart")
+place = sel.region.title or sel.region.name
+st.plotly_chart(charts.pft_panels(series, title=f"{place}: mean GPP by plant type (one panel each)"), key="ts_chart")
 first = chosen[0]
 st.subheader("Seasonal and annual totals")
+st.caption("Sums of daily values over each period; a period the range covers only in part is named so.")
 st.dataframe(cached.totals(first, sel.region, start, end, sel.source), hide_index=True)
-st.download_button("Download the series (CSV)", series[first].to_csv(index=False), file_name=f"unique_{first}_{sel.region.name}_{start}_{end}.csv",
-                   mime="text/csv", key="ts_download")
+st.download_button("Download the series (CSV)", cached.series_csv(series[first]),
+                   file_name=f"unique_{first}_{sel.region.name}_{start}_{end}.csv", mime="text/csv", key="ts_download",
+                   on_click="ignore")

@@ -68,23 +68,102 @@ def test_sidebar__a_box_at_sea_is_an_error_not_a_traceback():
     assert any("at sea" in e.value for e in at.sidebar.error)
 
 
-def test_map__run_a_product_then_loaded_from_cache():
-    at = _app("pages/map.py")
-    at.selectbox("product").set_value("gpp_true").run()
+def _texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("info", "warning", "error", "caption", "markdown") for e in getattr(at, kind)]
+    return " ".join(str(p) for p in parts)
+
+
+def test_map__a_product_is_made_in_the_background_then_drawn():
+    import time
+
+    at = _app("pages/map.py", product="gpp_true")
     _no_errors(at)
-    buttons = [b for b in at.button if b.key == "map_run"]
-    if buttons:  # not cached yet: run it
-        buttons[0].click().run()
+    assert not [b for b in at.button if b.key == "map_run"]  # nothing to guess: it is being made
+    assert "Not made yet" not in _texts(at)
+    t0 = time.time()
+    while "Loaded from cache" not in _texts(at):  # the page's progress fragment reruns it; here we do
+        assert time.time() - t0 < 600, _texts(at)
+        time.sleep(3)
+        at.run()
         _no_errors(at)
-    again = _app("pages/map.py")
-    again.selectbox("product").set_value("gpp_true").run()
-    _no_errors(again)
+        assert "Not made yet" not in _texts(at)
+    assert not [b for b in at.button if b.key == "map_run"]
+    again = _app("pages/map.py", product="gpp_true")
     assert any("Loaded from cache" in c.value for c in again.caption)
-    for key in ("map_opacity",):
-        again.slider(key).set_value(0.5).run()
-        _no_errors(again)
+    again.slider("map_opacity").set_value(0.5).run()
+    _no_errors(again)
     again.toggle("map_landcover").set_value(True).run()
     _no_errors(again)
+
+
+def test_map__s2_waits_for_a_click_after_a_time_estimate():
+    at = _app("pages/map.py", product="s2", region="jirisan")
+    _no_errors(at)
+    estimate = [i.value for i in at.info if "takes about" in i.value]
+    assert estimate and "min on this server" in estimate[0] and "30 x 30 km" in estimate[0]
+    assert [b for b in at.button if b.key == "map_run"]
+
+
+def test_map__a_region_without_towers_says_so():
+    import time
+
+    at = _app("pages/map.py", product="gpp_true", region="jirisan")
+    t0 = time.time()
+    while not any(e.key == "map_towers" for e in at.toggle) or "Loaded" not in _texts(at) and "relief" not in _texts(at):
+        at.run()
+        if any(t.key == "map_towers" for t in at.toggle):
+            break
+        assert time.time() - t0 < 60
+    at.toggle("map_towers").set_value(True).run()
+    _no_errors(at)
+    text = _texts(at)
+    assert "No flux tower in" in text or "being made" in text  # said once the region's layers exist
+
+
+def test_url__out_of_range_values_are_clamped_not_errors():
+    at = _app("pages/timeseries.py", ts_start="0001-01-01", ts_end="9999-12-31", ts_products="nonsense")
+    _no_errors(at)
+    assert at.date_input("ts_start").value == dt.date(2015, 1, 1)
+    assert at.date_input("ts_end").value == dt.date(2023, 12, 31)
+    at = _app("pages/map.py", date="0001-01-01", product="nonsense")
+    _no_errors(at)
+    assert at.selectbox("product").value == "gpp_m"
+
+
+def _page_that_fails():
+    from unique_core.ui.errors import guard
+
+    with guard():
+        raise RuntimeError("a bug on the page")
+
+
+def test_app__an_unexpected_error_shows_an_id_that_the_log_holds(caplog):
+    import re
+
+    at = AppTest.from_function(_page_that_fails, default_timeout=60)
+    with caplog.at_level("ERROR", logger="unique.app"):
+        at.run()
+    _no_errors(at)  # no bare Streamlit exception box
+    (shown,) = [e.value for e in at.error]
+    error_id = re.search(r"error id \*\*([0-9a-f]{8})\*\*", shown).group(1)
+    assert "Traceback" not in shown and "a bug on the page" not in shown
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and logged[0].exc_info and "a bug on the page" in logged[0].getMessage()
+
+
+def _page_with_a_user_error():
+    from unique_core.errors import RegionError
+    from unique_core.ui.errors import guard
+
+    with guard():
+        raise RegionError("that box is at sea: choose one over land")
+
+
+def test_app__a_user_error_shows_its_message():
+    at = AppTest.from_function(_page_with_a_user_error, default_timeout=60)
+    at.run()
+    _no_errors(at)
+    assert [e.value for e in at.error] == ["that box is at sea: choose one over land"]
 
 
 def test_map__a_product_without_a_landsat_pass_says_why():

@@ -172,3 +172,40 @@ def test_swipe_map__two_overlays_and_a_slider_that_clips_them(small_region, hill
     assert _external_sources(html) == set()
     assert "base64,AAAA" in html and "base64,BBBB" in html
     assert 'type="range"' in html and "clipPath" in html and "containerPointToLayerPoint" in html
+
+
+def test_cv_scatter__log_colour_scale_shows_the_sparse_cloud():
+    from unique_core.viz import charts
+
+    rng = np.random.default_rng(0)
+    obs = np.concatenate([rng.gamma(1.0, 0.5, 20000), rng.uniform(0, 12, 300)])  # a dense corner, a sparse cloud
+    pred = obs + rng.normal(0, 1.0, obs.size)
+    fig = charts.cv_scatter(obs, pred, "oof")
+    heat = fig.data[0]
+    z, counts = np.asarray(heat.z, float), np.asarray(heat.customdata, float)
+    np.testing.assert_allclose(z[counts > 0], np.log10(counts[counts > 0]))
+    assert np.isnan(z[counts == 0]).all()  # empty bins transparent, not the colour of one count
+    hi = heat.x[-1] + (heat.x[1] - heat.x[0]) / 2
+    inside = (obs >= 0) & (obs <= hi) & (pred >= 0) & (pred <= hi)
+    assert counts.sum() == inside.sum()  # every point in range counted once
+    assert list(heat.colorbar.ticktext)[:3] == ["1", "10", "100"] and heat.zmin == 0
+    assert np.nanmax(z) > 2 and np.nanmin(z) == 0  # hundreds in the dense corner, single site-days in the cloud
+
+
+def test_pft_panels__one_panel_per_plant_type_and_one_colour_per_product():
+    import pandas as pd
+
+    from unique_core.viz import charts
+    from unique_core.viz.style import PRODUCT_COLOURS
+
+    days = pd.date_range("2023-06-01", periods=30).date
+    a = pd.DataFrame({"date": days, "DBF": 5.0, "RICE": 7.0, "all": 6.0})
+    b = pd.DataFrame({"date": days, "DBF": 4.0, "RICE": np.nan, "all": 5.0})
+    fig = charts.pft_panels({"gpp_m": a, "gpp_true_500m": b}, title="t")
+    titles = [x.text for x in fig.layout.annotations]
+    assert titles == ["All vegetation", "Deciduous broadleaf forest", "Rice paddy"]
+    assert len(fig.data) == 3 + 2  # gpp_m in three panels, the truth in two (no rice values)
+    for trace in fig.data:
+        product = "gpp_m" if trace.name == "GPP_M" else "gpp_true_500m"
+        assert trace.line.color == PRODUCT_COLOURS[product]
+    assert sum(t.showlegend for t in fig.data) == 2  # one legend entry per product

@@ -298,13 +298,18 @@ def timeseries(product_name: str, region: Region, start: dt.date, end: dt.date, 
     return ts(service(source), product_name, region, start, end)
 
 
+def series_csv(df) -> str:
+    """A series as CSV with sensible precision: GPP to 0.001 gC m-2 d-1 (float32 carries noise beyond)."""
+    return df.round(3).to_csv(index=False)
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def totals(product_name: str, region: Region, start: dt.date, end: dt.date, source: str):
     from unique_core import analysis
 
     df = timeseries(product_name, region, start, end, source)
     weights = analysis.pft_weights(service(source).world.static_coarse(region).fractions)
-    return analysis.totals(df, analysis.pft_areas_km2(weights, 500.0))
+    return analysis.totals(df, analysis.pft_areas_km2(weights, 500.0), name=title(product_name))
 
 
 @st.cache_data(show_spinner=False)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from unique_core.landcover import PFT_NAMES
-from unique_core.viz.style import style_for
+from unique_core.viz.style import PRODUCT_LABELS, product_colour, style_for
 
 GPP_UNITS = "gC m⁻² d⁻¹"
 PFT_COLOURS = {"DBF": "#43a047", "ENF": "#1b5e20", "MF": "#2e7d32", "RICE": "#f2c80f", "CRO": "#d9a441",
@@ -56,7 +56,7 @@ def histograms(maps: dict[str, np.ndarray], units: str = GPP_UNITS) -> go.Figure
         v = a[np.isfinite(a)]
         if v.size:
             fig.add_trace(go.Histogram(x=v[:: max(1, v.size // 60000)], name=n, opacity=0.55, nbinsx=60,
-                                       histnorm="probability density"))
+                                       histnorm="probability density", marker_color=product_colour(n)))
     fig.update_layout(barmode="overlay", height=300, xaxis_title=f"GPP ({units})", yaxis_title="density",
                       margin={"l": 50, "r": 20, "t": 30, "b": 40}, legend={"orientation": "h"})
     return fig
@@ -76,14 +76,54 @@ def pft_timeseries(df: pd.DataFrame, *, title: str, units: str = GPP_UNITS, dash
     return fig
 
 
-def cv_scatter(obs: np.ndarray, pred: np.ndarray, title: str, units: str = GPP_UNITS) -> go.Figure:
-    hi = float(np.nanpercentile(np.concatenate([obs, pred]), 99.5))
-    fig = go.Figure(go.Histogram2d(x=obs, y=pred, nbinsx=80, nbinsy=80, colorscale="Viridis",
-                                   colorbar={"title": "site-days"}, xbins={"start": 0, "end": hi},
-                                   ybins={"start": 0, "end": hi}))
-    fig.add_trace(go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"color": "white", "dash": "dash"}, name="1:1"))
+def pft_panels(series: dict[str, pd.DataFrame], *, title: str, units: str = GPP_UNITS, cols: int = 3) -> go.Figure:
+    """Small multiples: one panel per plant type (and all vegetation), one line per product in
+    each, in the product's colour on every panel (`series`: product name -> timeseries frame)."""
+    pfts = [c for c in PFT_COLOURS if any(c in df.columns and df[c].notna().any() for df in series.values())]
+    pfts = pfts[-1:] + pfts[:-1] if pfts and pfts[-1] == "all" else pfts  # all vegetation first
+    rows = int(np.ceil(len(pfts) / cols)) or 1
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.08,
+                        horizontal_spacing=0.03, subplot_titles=[PFT_NAMES.get(p, "All vegetation") for p in pfts])
+    for product, df in series.items():
+        label = PRODUCT_LABELS.get(product, product)
+        truth = product.startswith("gpp_true")
+        for k, p in enumerate(pfts):
+            if p not in df.columns or not df[p].notna().any():
+                continue
+            fig.add_trace(go.Scatter(x=df["date"], y=df[p], name=label, legendgroup=label, showlegend=k == 0,
+                                     mode="lines" if len(df) > 40 else "lines+markers",
+                                     line={"color": product_colour(product), "width": 1.4 if truth else 1.8,
+                                           "dash": "dot" if truth else None},
+                                     hovertemplate="%{x}<br>%{y:.2f} " + units + "<extra>" + label + "</extra>"),
+                          row=k // cols + 1, col=k % cols + 1)
+    for r in range(1, rows + 1):
+        fig.update_yaxes(title_text=f"GPP ({units})" if r == (rows + 1) // 2 else None, row=r, col=1)
+    fig.update_layout(title=title, height=230 * rows + 130, margin={"l": 60, "r": 20, "t": 80, "b": 70},
+                      legend={"orientation": "h", "y": -0.06, "yanchor": "top", "x": 0.0})
+    return fig
+
+
+def cv_scatter(obs: np.ndarray, pred: np.ndarray, title: str, units: str = GPP_UNITS, bins: int = 70) -> go.Figure:
+    """Out-of-fold predictions against tower GPP as a 2-D histogram with a log colour scale: the
+    counts span four orders of magnitude (a linear scale shows one bright corner on flat purple)."""
+    obs, pred = np.asarray(obs, float), np.asarray(pred, float)
+    ok = np.isfinite(obs) & np.isfinite(pred)
+    hi = float(np.nanpercentile(np.concatenate([obs[ok], pred[ok]]), 99.5))
+    edges = np.linspace(0.0, hi, bins + 1)
+    counts, _, _ = np.histogram2d(obs[ok], pred[ok], bins=[edges, edges])
+    centres = (edges[:-1] + edges[1:]) / 2
+    z = np.where(counts > 0, np.log10(np.maximum(counts, 1)), np.nan).T  # rows: predicted
+    top = int(np.ceil(np.nanmax(z))) if np.isfinite(z).any() else 1
+    ticks = list(range(0, top + 1))
+    fig = go.Figure(go.Heatmap(x=centres, y=centres, z=z, zmin=0, zmax=top, colorscale="Viridis",
+                               colorbar={"title": {"text": "site-days"}, "tickvals": ticks,
+                                         "ticktext": [f"{10 ** t:,}" for t in ticks]},
+                               customdata=counts.T, hovertemplate="tower %{x:.1f}, predicted %{y:.1f}<br>"
+                                                                  "%{customdata:.0f} site-days<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0, hi], y=[0, hi], mode="lines", line={"color": "#c62828", "dash": "dash"}, name="1:1"))
     fig.update_layout(title=title, height=420, xaxis_title=f"tower GPP ({units})", yaxis_title=f"predicted GPP ({units})",
-                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, showlegend=False)
+                      margin={"l": 60, "r": 20, "t": 50, "b": 40}, showlegend=False, plot_bgcolor="white",
+                      yaxis={"range": [0, hi]}, xaxis={"range": [0, hi]})
     return fig
 
 

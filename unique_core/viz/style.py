@@ -17,7 +17,8 @@ class Style:
 
 GPP = Style("YlGn", 0.0, 15.0, "GPP (gC m$^{-2}$ d$^{-1}$)")
 STYLES: dict[str, Style] = {
-    "dem": Style("terrain", 0.0, 1800.0, "elevation (m)"),
+    # the simulated summits reach 1,915 m (Jirisan) and 1,947 m (Hallasan), the DEM 1,994 m
+    "dem": Style("terrain", 0.0, 2000.0, "elevation (m)"),
     "hillshade": Style("gray", 0.0, 1.0, "hillshade (unitless)"),
     "slope": Style("magma_r", 0.0, 45.0, "slope (degrees)"),
     "gpp": GPP,
@@ -35,6 +36,23 @@ STYLES: dict[str, Style] = {
     "difference": Style("RdBu_r", -5.0, 5.0, "difference (gC m$^{-2}$ d$^{-1}$)"),
     "fractions": Style("viridis", 0.0, 1.0, "area fraction (unitless)"),
 }
+
+# One colour per product on every page (maps' colour scales aside): lines, markers, histograms.
+PRODUCT_COLOURS = {"gpp_m": "#1f77b4", "gpp_l": "#ff7f0e", "s1": "#9467bd", "s2": "#2ca02c",
+                   "gpp_true": "#222222", "gpp_true_500m": "#222222", "tower": "#7f7f7f"}
+PRODUCT_LABELS = {"gpp_m": "GPP_M", "gpp_l": "GPP_L", "s1": "S1", "s2": "S2", "gpp_true": "Truth (simulated)",
+                  "gpp_true_500m": "Truth (simulated)", "tower": "Tower"}
+
+
+def product_colour(label: str) -> str:
+    """The colour of a product given its name or its display label ("GPP_M (500 m)", "S2", ...)."""
+    if label in PRODUCT_COLOURS:
+        return PRODUCT_COLOURS[label]
+    head = label.split(" ")[0].lower()
+    if head == "truth":
+        return PRODUCT_COLOURS["gpp_true"]
+    return PRODUCT_COLOURS.get(head, "#8c564b")
+
 
 LANDCOVER_COLOURS = {c.id: c.colour for c in CLASSES}
 LANDCOVER_NAMES = {c.id: c.name for c in CLASSES}
