@@ -21,7 +21,9 @@ for p, (s, why) in states.items():
     if s == "unavailable":
         st.warning(f"{cached.title(p)}: {why}")
 if missing:
-    st.info("Not made yet: " + ", ".join(cached.title(p) for p in missing))
+    heavy = sum(cached.estimate_seconds(p, sel.region, sel.source, params) for p in missing if p in ("s1", "s2"))
+    st.info("Not made yet: " + ", ".join(cached.title(p) for p in missing)
+            + (f". S1 and S2 for this box take about {heavy / 60:.1f} min on this server." if heavy else ""))
     if st.button("Run the missing products", type="primary", key="cmp_run"):
         for p in missing:
             cached.run(p, sel.date, sel.region, sel.source, params if p in ("s1", "s2") else None)

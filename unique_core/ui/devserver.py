@@ -31,8 +31,9 @@ def app_server(env: dict[str, str] | None = None, timeout: float = 90.0) -> Iter
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    # a session of its own: stopping it stops the worker processes the app started too
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         t0 = time.time()
@@ -46,11 +47,15 @@ def app_server(env: dict[str, str] | None = None, timeout: float = 90.0) -> Iter
             raise RuntimeError(f"the app did not start on {url}: {proc.stdout.read(2000) if proc.stdout else ''}")
         yield url
     finally:
-        proc.terminate()
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

@@ -130,6 +130,14 @@ class Job:
         return time.time() - self.started
 
 
+def _lower_priority() -> None:
+    """Workers yield the CPU to the server, so pages stay responsive while products are made."""
+    import os
+
+    with contextlib.suppress(OSError):
+        os.nice(5)
+
+
 @contextlib.contextmanager
 def _plain_main():
     """Streamlit runs the page as the module `__main__`; a spawned worker re-imports `__main__`
@@ -155,7 +163,8 @@ class Jobs:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         # spawn: a fork of the threaded Streamlit server could inherit a held lock
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_lower_priority)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
