@@ -180,3 +180,23 @@ def test_pool_size__from_the_environment(monkeypatch):
     with pytest.raises(jobs.PoolConfigError, match="at least 1 worker"):
         JobPool(0)
     assert jobs.default_pool() is jobs.default_pool()
+
+
+def test_pool__two_sessions_asking_for_one_product_compute_it_once(tmp_path, world, small_region):
+    from unique_core.products import ProductService
+
+    svc = ProductService(tmp_path / "products", world)
+    cell = small_region.subregion(0, 0, 1, 1, name="cell")
+    pool = JobPool(2)
+    key = ("landcover", None, cell.key)
+    reports = []
+
+    def make(progress):
+        progress("landcover", 0, 1)
+        da = svc.get("landcover", None, cell)
+        reports.append(da.attrs["cache"])
+        return da
+    a, b = pool.submit(key, make), pool.submit(key, make)  # two browser sessions, one job
+    assert a.result(120).values.tobytes() == b.result(120).values.tobytes()
+    assert reports == ["computed"] and len(svc.catalog.all()) == 1
+    pool.shutdown()
