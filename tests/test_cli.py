@@ -189,3 +189,15 @@ def test_products_cube__bad_options_are_one_line(extra, match):
     res = runner.invoke(app, ["products", "cube", "-p", "s2", "--year", "2023", "-r", "gwangneung", *extra])
     assert res.exit_code == 2
     assert match in _one_line_error(res)
+
+
+def test_products_export__netcdf_has_time_and_the_region_name(tmp_path):
+    import xarray as xr
+
+    res = runner.invoke(app, ["products", "export", "-p", "gpp_true", "-d", "2023-07-15", "--bbox", "1000000",
+                              "1800000", "1003000", "1803000", "--format", "nc", "--out-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    (nc,) = tmp_path.glob("*.nc")
+    with xr.open_dataset(nc) as ds:
+        assert ds["time"].dt.strftime("%Y-%m-%d").values.tolist() == ["2023-07-15"]
+        assert "20x20" not in str(ds.attrs) and "b" in ds.attrs.get("region_key", "b")

@@ -96,8 +96,8 @@ def products_export(product: str = ProductOpt, date: Optional[str] = typer.Optio
     day = parse_day(date, svc.world) if date else None
     da = svc.get(product, day, reg, _params(product, members, steps, seed, conserve))
     try:
-        f, item = export_product(da, out_dir, product=product, date=day, region_name=reg.name, bounds=reg.bounds,
-                                 fmt=fmt)
+        f, item = export_product(da, out_dir, product=product, date=day, region_name=reg.name, region_key=reg.key,
+                                 bounds=reg.bounds, fmt=fmt, simulated=svc.simulated)
     except PermissionError as exc:
         raise UniqueError(f"cannot write into {out_dir}: {exc.strerror}; give --out-dir a folder you can write to") from None
     typer.echo(f"wrote {f} and {item}")
