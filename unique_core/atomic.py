@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from unique_core.errors import UniqueError
+from unique_core.errors import StorageError, UniqueError  # noqa: F401  (StorageError re-exported)
 
 import struct
 
@@ -59,10 +59,6 @@ TEMP_PREFIX = "."  # temporaries are hidden files beside their target
 _STORAGE_ERRNOS = {errno.ENOSPC: "the disk is full (ENOSPC)", errno.EDQUOT: "the disk quota is exceeded (EDQUOT)",
                    errno.EROFS: "the folder is on a read-only file system (EROFS)",
                    errno.EACCES: "the folder is not writable (EACCES)", errno.EPERM: "writing is not permitted (EPERM)"}
-
-
-class StorageError(UniqueError, RuntimeError):
-    """A write refused by the storage (disk full, quota, read-only or non-writable folder)."""
 
 
 def storage_error(target: str | os.PathLike, exc: BaseException) -> StorageError | None:

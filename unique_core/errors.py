@@ -29,3 +29,7 @@ class ModelError(UniqueError, RuntimeError):
 
 class ProductError(UniqueError, ValueError):
     """An unknown product, or one that cannot be made for the date and region asked."""
+
+
+class StorageError(UniqueError, RuntimeError):
+    """A write refused by the storage (disk full, quota, read-only or non-writable folder)."""
