@@ -50,7 +50,7 @@ def test_downscale_area__local_cluster(tmp_path, monkeypatch):
     assert jump_r[99] < 2.5 * np.nanmedian(jump_r)
 
 
-def test_cube_area__local_cluster_tiles_by_days_resumable(tmp_path, monkeypatch):
+def test_cube_area__local_cluster_tiles_by_days_resumable(tmp_path, monkeypatch, request):
     import xarray as xr
 
     from unique_core import cube as C
@@ -64,6 +64,9 @@ def test_cube_area__local_cluster_tiles_by_days_resumable(tmp_path, monkeypatch)
     torch.nn.init.normal_(tiny.net.out.weight, std=0.05)
     tiny.save(models / "downscale_s1")
     monkeypatch.setenv("UNIQUE_MODELS_DIR", str(models))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two worker threads share the process: one torch thread each
+    request.addfinalizer(lambda: torch.set_num_threads(threads))
     area = Region("area", 66, 160, 4, 4)  # 6 x 6 km: 2 x 2 tiles of 3 km
     out = tmp_path / "area.zarr"
     kw = dict(product="s1", tile_blocks=2, days_per_task=2, steps=3, start=dt.date(2023, 7, 18),

@@ -300,15 +300,17 @@ def _fill(path: Path, product: str, region: Region, days: list[dt.date], chunks:
     group = zarr.open_group(str(path), mode="r+")
     t0 = time.time()
     # GPP_M of the whole year with a one-block halo, in one vectorised pass (the downscaling's input)
+    # (only the days still to do: a resumed run does not remake the finished part's inputs)
     halo = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
-    gm, _ = gpp_m_series(load_model("modis"), world, halo, days[0], days[-1],
+    first = chunks[todo[0]][0]
+    gm, _ = gpp_m_series(load_model("modis"), world, halo, days[first], days[chunks[todo[-1]][1] - 1],
                          (lambda i, n: progress("MODIS days", i, n)) if progress else None)
     timings["gpp_m_year_s"] = round(time.time() - t0, 2)
     info: dict = {}
     if product == "gpp_m":
         for k in todo:
             a, b = chunks[k]
-            group["gpp_m"][a:b] = gm[a:b, 3:-3, 3:-3]
+            group["gpp_m"][a:b] = gm[a - first:b - first, 3:-3, 3:-3]
             write_text(_marker(path, k), "")
         return info
     from unique_core.downscale import data as D
@@ -328,13 +330,14 @@ def _fill(path: Path, product: str, region: Region, days: list[dt.date], chunks:
     for k in todo:
         a, b = chunks[k]
         t0 = time.time()
-        mean, std = downscale_days(model, gm[a:b], static, region, land, engine=eng, members=params["members"],
-                                   steps=params["steps"], seed=params["seed"], conserve=params["conserve"])
+        mean, std = downscale_days(model, gm[a - first:b - first], static, region, land, engine=eng,
+                                   members=params["members"], steps=params["steps"], seed=params["seed"],
+                                   conserve=params["conserve"])
         t1 = time.time()
         group["gpp"][a:b] = mean
         if std is not None:
             group["gpp_std"][a:b] = std
-        group["gpp_m"][a:b] = gm[a:b, 3:-3, 3:-3]
+        group["gpp_m"][a:b] = gm[a - first:b - first, 3:-3, 3:-3]
         write_text(_marker(path, k), "")
         sample_s += t1 - t0
         write_s += time.time() - t1

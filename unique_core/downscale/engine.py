@@ -209,7 +209,7 @@ def make_engine(model, *, device: Device | torch.device = "auto", engine: Engine
         raise ModelError("onnxruntime runs in fp32 here: use --precision fp32 (or bf16 with --engine openvino)")
     if name in ("onnxruntime", "openvino") and importlib.util.find_spec(name) is None:
         raise ModelError(f"engine {name} is not installed: pip install {name} (or use --engine torch)")
-    b = int(batch or default_batch(dev))
+    b = int(batch) if batch is not None else default_batch(dev)
     if b < 1:
         raise ModelError(f"batch must be at least 1 (got {b})")
     if model.config.kind != "diffusion" and name != "torch":
