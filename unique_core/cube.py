@@ -33,6 +33,7 @@ import hashlib
 import json
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
@@ -359,7 +360,9 @@ def open_cube(path: str | Path):
     if not is_complete(path):
         raise ProductError(f"{path}: the cube is not complete (a run was interrupted); run the same "
                            "`unique products cube` command again to finish it")
-    return xr.open_zarr(path, consolidated=False)
+    with warnings.catch_warnings():  # the marks folder is ours, not part of the Zarr hierarchy
+        warnings.filterwarnings("ignore", message="Object at _progress is not recognized")
+        return xr.open_zarr(path, consolidated=False)
 
 
 def export_netcdf(path: str | Path, out: str | Path) -> Path:
@@ -384,8 +387,9 @@ def _variable_grid(ds, var: str) -> Grid:
 def period_sums(path: str | Path, var: str = "gpp") -> dict[str, np.ndarray]:
     """Sum of daily GPP (gC m-2 per period) for the year and each season, read chunk by chunk.
 
-    Seasons are meteorological within the cube's year (DJF = January, February and December of
-    that year), as in analysis.totals. NaN where no day has a value (sea).
+    Seasons are meteorological months within the cube's year: "DJF" is the winter days of that
+    year (January, February and December), unlike analysis.totals, whose DJF runs from the
+    December before (a one-year cube does not hold it). NaN where no day has a value (sea).
     """
     ds = open_cube(path)
     if var not in ds:
