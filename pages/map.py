@@ -40,6 +40,8 @@ markers, tower_job, tower_note = mapview.towers(sel, show_towers)
 if tower_note:
     st.caption(tower_note)
 days = mapview.day_steps(name, sel) if ready else []
+if st.session_state.get("map_day") not in days:
+    st.session_state.pop("map_day", None)  # another product or region: its days differ
 if len(days) > 1:
     st.select_slider("Days already made (step through them)", options=days, value=sel.date if sel.date in days
                      else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())

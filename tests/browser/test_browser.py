@@ -38,7 +38,7 @@ def server(tmp_path_factory):
     region = region_from_bbox(*map(float, BOX.split(",")), crs="EPSG:4326", name="custom")
     svc = ProductService()
     day = dt.date.fromisoformat(DAY)
-    for p in ("gpp_true", "gpp_m", "gpp_l"):
+    for p in ("gpp_true", "gpp_m", "gpp_l", "s2"):
         ok, _ = svc.available(p)
         if ok:
             svc.get(p, day, region)
@@ -58,7 +58,7 @@ def pw():
 
 
 def _shot(page, name: str) -> bytes:
-    data = page.screenshot(full_page=True)
+    data = page.screenshot(full_page=True, timeout=120000)  # a loaded 2-core machine is slow to paint
     if os.environ.get("UNIQUE_UPDATE_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         write_bytes(SHOTS / f"{name}.png", data)
@@ -188,3 +188,118 @@ def test_timeseries__one_trace_per_plant_type(server, pw):
         traces = page.evaluate("document.querySelectorAll('.js-plotly-plot')[0].data.length")
         assert traces == expected
         _no_exception(page)
+
+
+STALE = ("Not made yet", "This app has encountered an error", "Traceback")
+FOLIUM = "iframe[title*='folium']"
+MAP_DRAWN = """() => [...document.querySelectorAll("iframe[title*='folium']")].some(f => {
+    const d = f.contentDocument; if (!d || f.getBoundingClientRect().height < 200) return false;
+    const imgs = [...d.querySelectorAll('img.leaflet-image-layer')];
+    return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); })"""
+
+
+def _no_stale(page):
+    text = page.evaluate("document.body.innerText")
+    for s in STALE:
+        assert s not in text, s
+    assert page.get_by_role("button", name="Run GPP_M (MODIS, 500 m)").count() == 0
+    _no_exception(page)
+
+
+def _map_frame(page, index: int = -1):
+    frames = page.locator(FOLIUM)
+    return frames.nth(index if index >= 0 else frames.count() - 1).element_handle(timeout=60000).content_frame()
+
+
+def test_first_open__a_map_at_once_then_the_product_without_a_click(server, pw):
+    """A box nothing was made for: the country map is drawn at once (coast, cities, named regions,
+    labelled), then the region's layers and GPP_M appear by themselves, with progress, never a
+    stale 'Not made yet' or a Run button."""
+    box = "127.30,37.15,127.33,37.18"  # 3 x 3 km at Cheongmicheon, not made by the fixture
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?region=custom&bbox={box}&date={DAY}&product=gpp_m")
+        page.wait_for_function(MAP_DRAWN, timeout=60000, polling=250)
+        _no_stale(page)
+        frame = _map_frame(page, 0)
+        text = frame.evaluate("document.body.innerText")
+        for label in ("Seoul", "Busan", "Gwangneung forest", "Jirisan"):
+            assert label in text, label  # the base layer's labels
+        assert frame.evaluate("document.querySelectorAll('path.leaflet-interactive, canvas').length") > 0
+        _shot(page, "first-open")
+        page.wait_for_function("document.body.innerText.includes('Loaded from cache')", timeout=600000, polling=1000)
+        page.wait_for_function(MAP_DRAWN, timeout=60000)
+        _no_stale(page)
+        frame = _map_frame(page)
+        assert "gC m⁻² d⁻¹" in frame.evaluate("document.body.innerText")
+        assert frame.evaluate("document.querySelectorAll('img.leaflet-image-layer').length") >= 3  # land, relief, GPP
+        assert page.refused == []
+
+
+def test_map__swipe_between_two_products(server, pw):
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?{QUERY}&product=gpp_true")
+        wait_for_app(page)
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Swipe against").click()
+        page.get_by_role("option", name="GPP_M (MODIS, 500 m)").click()
+        page.wait_for_function("() => [...document.querySelectorAll(\"iframe[title*='folium']\")].some(f => "
+                               "f.contentDocument && f.contentDocument.querySelector('.unique-swipe-range'))",
+                               timeout=60000)
+        frame = _map_frame(page)
+        frame.wait_for_function("() => [...document.querySelectorAll('img.leaflet-image-layer')].every(i => i.complete)")
+        clips = "() => [...document.querySelectorAll('img.leaflet-image-layer')].map(i => i.style.clipPath).filter(c => c)"
+        before = frame.evaluate(clips)
+        assert len(before) == 2, before  # the two products, each clipped at the divider
+        frame.evaluate("() => { const r = document.querySelector('.unique-swipe-range'); r.value = 15;"
+                       " r.dispatchEvent(new Event('input')); }")
+        after = frame.evaluate(clips)
+        assert after != before and len(after) == 2
+        text = frame.evaluate("document.body.innerText")
+        assert "True GPP" in text and "GPP_M" in text
+        _no_exception(page)
+        assert page.refused == []
+        _shot(page, "map-swipe")
+
+
+def test_map__the_ensemble_spread_layer_with_its_colour_bar(server, pw):
+    from unique_core.products import ProductService
+
+    if not ProductService().available("s2")[0]:
+        pytest.skip("no S2 model is shipped")
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?{QUERY}&product=s2")
+        wait_for_app(page)
+        page.get_by_text("Ensemble spread").click()
+        wait_for_app(page)
+        frame = _map_frame(page)
+        frame.wait_for_function("() => document.querySelectorAll('img.leaflet-image-layer').length >= 4"
+                                " && [...document.querySelectorAll('img.leaflet-image-layer')].every(i => i.complete)",
+                                timeout=60000)
+        legend = frame.evaluate("() => { const e = document.getElementById('unique-spread-legend');"
+                                " return e ? [e.innerText, getComputedStyle(e).display] : null; }")
+        assert legend and "ensemble std (gC m⁻² d⁻¹)" in legend[0] and legend[1] != "none"
+        _no_exception(page)
+        assert page.refused == []
+        _shot(page, "map-spread")
+
+
+@pytest.mark.parametrize("region", ["gwangneung", "seoul_edge", "jirisan", "seoraksan", "haenam", "gimje", "jeju",
+                                    "nakdong_daegu"])
+def test_map__every_layer_toggle_keeps_the_map_drawn(server, pw, region):
+    """Flux towers and land cover, on and off, in every named region: a map frame stays drawn
+    (the towers toggle used to leave it at height 0 for minutes), and a region without towers says so."""
+    from unique_core.grid import get_region
+    from unique_core.viz.towers import towers_of
+
+    with offline_page(pw) as page:
+        page.goto(f"{server}/?region={region}&date={DAY}&product=gpp_true")
+        page.wait_for_function(MAP_DRAWN, timeout=120000, polling=250)
+        for toggle in ("Flux towers", "Land cover layer", "Flux towers", "Land cover layer"):
+            page.get_by_text(toggle, exact=True).click()
+            page.wait_for_timeout(300)
+            page.wait_for_function(MAP_DRAWN, timeout=30000, polling=250)
+            _no_stale(page)
+        page.get_by_text("Flux towers", exact=True).click()
+        page.wait_for_function(MAP_DRAWN, timeout=30000, polling=250)
+        if not towers_of(get_region(region)):
+            page.wait_for_function("document.body.innerText.includes('No flux tower in')", timeout=30000)
+        assert page.refused == []

@@ -104,8 +104,8 @@ def region_map(name: str, sel: Selection, *, ready: bool, landcover: bool, tower
         right = cached.product_overlay(swipe_with, sel.date, sel.region, sel.source)
         fmap = maps.swipe_map(left, right, left_title=title, right_title=cached.title(swipe_with), name=name, **base)
         return fmap, [], f"swipe-{key}-{swipe_with}-{sel.date}"
-    fmap = maps.base_map(hs.bounds, name=name if ready else "dem", title=title if ready else
-                         "No product yet: the region's relief", spread_title=(
+    fmap = maps.base_map(hs.bounds, name=name if ready else "hillshade", title=title if ready else
+                         "Relief (hillshade): the product appears when made", spread_title=(
                              f"{maps.SPREAD_LAYER}, {title.split(' ')[0]}" if has_spread else None), **base)
     groups = []
     if ready:
