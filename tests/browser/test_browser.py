@@ -113,14 +113,15 @@ def test_map__a_date_switch_swaps_the_overlay_and_keeps_the_map(server, pw):
         page.goto(f"{server}/?{QUERY}&product=gpp_true")
         wait_for_app(page)
         frame = page.locator("iframe[title*='folium']").first.element_handle(timeout=60000).content_frame()
-        frame.wait_for_function("() => document.querySelectorAll('img.leaflet-image-layer').length == 2",
+        # the country's land around the box, the hillshade and the product
+        frame.wait_for_function("() => document.querySelectorAll('img.leaflet-image-layer').length == 3",
                                 timeout=60000)
         before = frame.evaluate(last_src)
         frame.evaluate("() => { window.__kept = 'the same map'; }")
         next_day(page)
         frame.wait_for_function(f"() => ({last_src})() !== {before!r}", timeout=60000)
         assert frame.evaluate("() => window.__kept") == "the same map"
-        assert frame.evaluate("() => document.querySelectorAll('img.leaflet-image-layer').length") == 2
+        assert frame.evaluate("() => document.querySelectorAll('img.leaflet-image-layer').length") == 3
         assert page.get_by_text("Click the map").count() == 1
         _no_exception(page)
         assert page.refused == []
