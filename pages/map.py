@@ -23,35 +23,40 @@ show_lc = c3.toggle("Land cover layer", value=False, key="map_landcover")
 show_towers = c4.toggle("Flux towers", value=False, key="map_towers", help="Korean towers: tower vs map GPP")
 spread = c5.toggle("Ensemble spread", value=False, key="map_spread", disabled=name not in mapview.HEAVY,
                    help="S1 and S2 only: the standard deviation of the ensemble members, as a layer")
-progress.errors()
 plan = mapview.plan(name, sel)
-if plan.status == "unavailable":
-    st.warning(plan.message)
-elif plan.ask is not None:
-    w, h = sel.region.size_km
-    st.info(f"{cached.title(name)} for this {w:.0f} x {h:.0f} km box takes about "
-            f"{plan.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
-    st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
-              on_click=mapview.start_now, args=(name, sel))
-elif plan.status == "cached":
-    st.caption(f":material/check_circle: {plan.message}")
-ready = plan.status == "cached"
-markers, tower_job, tower_note = mapview.towers(sel, show_towers)
-if tower_note:
-    st.caption(tower_note)
-days = mapview.day_steps(name, sel) if ready else []
-if st.session_state.get("map_day") not in days:
-    st.session_state.pop("map_day", None)  # another product or region: its days differ
-if len(days) > 1:
-    st.select_slider("Days already made (step through them)", options=days, value=sel.date if sel.date in days
-                     else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
-others = mapview.compare_options(name, sel) if ready else []
-swipe = st.selectbox("Swipe against", [None] + others, key="map_swipe", format_func=lambda p: "(no swipe)"
-                     if p is None else cached.title(p), help="Products already made for this day") if others else None
-
-if st.toggle("Pick the region on the country map", value=False, key="map_pick",
-             help="Click anywhere in South Korea: a square box around the point becomes the region") or not plan.statics:
-    p1, p2 = st.columns([3, 1])
+# What varies from day to day goes in containers made every run: an element appearing above the
+# map would shift it in the page's element tree and Streamlit would mount the map afresh.
+top = st.container()
+with top:
+    progress.errors()
+    if plan.status == "unavailable":
+        st.warning(plan.message)
+    elif plan.ask is not None:
+        w, h = sel.region.size_km
+        st.info(f"{cached.title(name)} for this {w:.0f} x {h:.0f} km box takes about "
+                f"{plan.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
+        st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
+                  on_click=mapview.start_now, args=(name, sel))
+    elif plan.status == "cached":
+        st.caption(f":material/check_circle: {plan.message}")
+    ready = plan.status == "cached"
+    markers, tower_job, tower_note = mapview.towers(sel, show_towers)
+    if tower_note:
+        st.caption(tower_note)
+    days = mapview.day_steps(name, sel) if ready else []
+    if st.session_state.get("map_day") not in days:
+        st.session_state.pop("map_day", None)  # another product or region: its days differ
+    if len(days) > 1:
+        st.select_slider("Days already made (step through them)", options=days, value=sel.date if sel.date in days
+                         else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
+    others = mapview.compare_options(name, sel) if ready else []
+    swipe = st.selectbox("Swipe against", [None] + others, key="map_swipe", format_func=lambda p: "(no swipe)"
+                         if p is None else cached.title(p), help="Products already made for this day") if others else None
+pick = st.toggle("Pick the region on the country map", value=False, key="map_pick",
+                 help="Click anywhere in South Korea: a square box around the point becomes the region")
+country_box = st.container()
+if pick or not plan.statics:
+    p1, p2 = country_box.columns([3, 1])
     p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
                      help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
     in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
@@ -64,7 +69,6 @@ if st.toggle("Pick the region on the country map", value=False, key="map_pick",
     with p1:
         st_folium(country, height=460, use_container_width=True, returned_objects=["last_clicked"],
                   key=state.PICK_KEY, on_change=state.pick_from_click)
-
 
 @st.fragment
 @guarded
