@@ -74,3 +74,15 @@ def test_data_env_variable__is_the_same_as_the_option(real_dir, monkeypatch):
     monkeypatch.setenv("UNIQUE_DATA_DIR", str(real_dir))
     res = runner.invoke(app, ["products", "get", "-p", "gpp_true", "--date", DATE.isoformat(), "--bbox", *_bbox(REGION)])
     assert res.exit_code == 2 and "true GPP exists only for the simulated world" in res.output
+
+
+def test_ingest_check__exits_1_when_a_claimed_product_cannot_be_made(real_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "data"
+    shutil.copytree(real_dir, broken, ignore=shutil.ignore_patterns("flux"))
+    shutil.rmtree(broken / "modis")  # the folder claims MODIS but holds none
+    (broken / "modis").mkdir()
+    res = runner.invoke(app, ["ingest", "check", str(broken)])
+    assert res.exit_code == 1, res.output
+    assert "cannot make gpp_m: needs usable MODIS days" in res.output

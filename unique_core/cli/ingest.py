@@ -23,8 +23,6 @@ def ingest_check_cmd(folder: Path = typer.Argument(..., help="A real-data folder
     Exits 1 when a product the folder claims cannot be made."""
     from unique_core.io.realdata import ingest_check
 
-    if not folder.is_dir():
-        raise DataError(f"{folder}: no such folder; give a folder laid out as docs/real-data.md describes")
     report = ingest_check(folder)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
@@ -38,7 +36,9 @@ def ingest_check_cmd(folder: Path = typer.Argument(..., help="A real-data folder
             typer.echo(f"  warning: {w}")
         for p in report["problems"]:
             typer.echo(f"  problem: {p}")
-    raise typer.Exit(0 if report["ok"] else 1)
+        for p in report["cannot_make"]:
+            typer.echo(f"  cannot make {p}: {report['claims'][p].get('why', '')}".rstrip(": "))
+    raise typer.Exit(1 if report["cannot_make"] else 0)
 
 
 @command(ingest_app, "inspect")

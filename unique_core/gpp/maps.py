@@ -41,6 +41,13 @@ def _days(world, date: dt.date, before: int, after: int) -> list[dt.date]:
     return [d for d in days if first <= d <= last]
 
 
+def _years(world, first: dt.date, last: dt.date) -> range:
+    """The calendar years from `first` to `last`, cut to the simulated period for the simulation."""
+    if not getattr(world, "simulated", True):
+        return range(first.year, last.year + 1)
+    return range(max(first.year, clim.FIRST_YEAR), min(last.year, clim.LAST_YEAR) + 1)
+
+
 def _check_date(world, date: dt.date) -> None:
     if getattr(world, "simulated", True):
         clim.check_date(date)
@@ -157,8 +164,7 @@ def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progre
     """GPP_L features on a region's 30 m grid for `date`, and a land mask."""
     st = world.static(region)
     lo, hi = date - dt.timedelta(F.LANDSAT_MAX_GAP), date + dt.timedelta(F.LANDSAT_MAX_GAP)
-    passes = sorted({d for y in {lo.year, date.year, hi.year} if clim.FIRST_YEAR <= y <= clim.LAST_YEAR
-                     for d, _, _ in world.landsat_dates(region, y) if lo <= d <= hi})
+    passes = sorted({d for y in _years(world, lo, hi) for d, _, _ in world.landsat_dates(region, y) if lo <= d <= hi})
     times, stacks, clears = [], {v: [] for v in F.VI_NAMES}, []
     for k, d in enumerate(passes):
         scene = world.landsat(region, d)
