@@ -69,9 +69,19 @@ def step2_section() -> list[str]:
                        f"{cal['raw_spread_skill']:.2f} on {cal['windows']} windows of the validation tiles "
                        f"({', '.join(map(str, cal['years']))}; {cal['members']} members, DDIM {cal['ddim_steps']}), "
                        "fitted by `unique downscale calibrate`; the test year was not used.")
+        if ev and "ordinary" in ev and name in ev["ordinary"]["methods"]:
+            o, peers = ev["ordinary"]["methods"][name], ev["ordinary"]["methods"]
+            out.append(f"- Held-out test tiles ({', '.join(ev['split']['test_names'])}; 6 km or more from every "
+                       f"training and validation tile), ordinary days of {ev['year']} (every {ev['cadence_days']}th day, "
+                       f"{ev['ordinary']['windows']} windows), against the simulated truth: RMSE {o['truth']['rmse']:.3f} "
+                       f"(90 % CI {o['truth']['rmse_ci90'][0]:.2f}-{o['truth']['rmse_ci90'][1]:.2f}); bilinear GPP_M "
+                       f"{peers['gpp_m_bilinear']['truth']['rmse']:.3f}, land-cover unmixing {peers['unmix']['truth']['rmse']:.3f}, "
+                       f"GPP_L interpolated two-sided {peers['gpp_l_two_sided']['truth']['rmse']:.3f} gC m-2 d-1"
+                       + (f"; CRPS {o['crps']:.3f}, spread/skill {o['spread_skill']:.2f}" if "spread_skill" in o else "")
+                       + " (`unique downscale evaluate`, docs/step2.md).")
         if ev and name in ev["methods"]:
             r = ev["methods"][name]
-            out.append(f"- Test year {ev['year']} ({ev['windows']} windows of 150 px): RMSE against GPP_L "
+            out.append(f"- Held-out Landsat-clear dates of {ev['year']} ({ev['windows']} windows of 150 px): RMSE against GPP_L "
                        f"{r['vs_gpp_l']['rmse']:.3f}, against the truth {r['vs_truth']['rmse']:.3f} gC m-2 d-1"
                        + (f"; CRPS {r['crps_vs_truth']:.3f}, spread/skill {r['spread_skill_vs_gpp_l']:.2f}" if 'spread_skill_vs_gpp_l' in r else "")
                        + ".")

@@ -205,6 +205,10 @@ def split_map(report: dict) -> None:
             ax.add_patch(Rectangle((x0 - grow, y0 - grow), x1 - x0 + 2 * grow, y1 - y0 + 2 * grow, fill=kind != "train",
                                    alpha=0.85 if kind == "test" else 1, ec=colours[kind], fc=colours[kind], lw=1.5,
                                    label=f"{kind} ({len(boxes)})" if k == 0 else None))
+    scored = {tuple(b) for b in report["split"]["test"]}
+    for k, (x0, y0, x1, y1) in enumerate(b for b in report["split"].get("test_all", []) if tuple(b) not in scored):
+        ax.add_patch(Rectangle((x0 - 3000, y0 - 3000), x1 - x0 + 6000, y1 - y0 + 6000, fill=False, ec="#d62728",
+                               ls="--", lw=1, label="test, not scored yet" if k == 0 else None))
     for name, (x0, y0, x1, y1) in zip(report["split"]["test_names"], report["split"]["test"]):
         ax.annotate(name.replace("_", " "), ((x0 + x1) / 2, y1 + 3000), fontsize=6, ha="center", color="#d62728")
     ax.set_xlim(FRAME_XMIN, FRAME_XMAX)

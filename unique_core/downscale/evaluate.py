@@ -646,7 +646,7 @@ def heldout_report(rows: list[dict], *, year: int, members: int, steps: int, cad
     chosen = [t for t in split.test if t.name in names]
     report = {"year": year, "window_px": WINDOW, "members": members, "ddim_steps": steps, "cadence_days": cadence,
             "max_clear_dates_per_tile": MAX_CLEAR,
-            "split": {**split.to_json(), "test": [list(t.bounds) for t in chosen],
+            "split": {**split.to_json(), "test_all": split.to_json()["test"], "test": [list(t.bounds) for t in chosen],
                       "test_names": [t.name for t in chosen],
                       "test_landscapes": {n: land for n, land, _, _ in TEST_SITES if n in names}},
             "bootstrap": "90 % intervals, 400 resamples of (test tile, month) blocks of windows",
