@@ -66,3 +66,15 @@ def modis_table(mini_network):
     from unique_core.gpp.data import training_table
 
     return training_table(mini_network, "modis")
+
+
+@pytest.fixture(scope="session")
+def real_data_dir(tmp_path_factory):
+    """A real-data folder in the real formats (tests/fixtures/real_fixtures.py), written once per session."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    from real_fixtures import write_all
+
+    return write_all(tmp_path_factory.mktemp("real") / "data")

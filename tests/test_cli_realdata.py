@@ -17,7 +17,7 @@ import rasterio
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from real_fixtures import DATE, REGION, write_all  # noqa: E402
+from real_fixtures import DATE, REGION  # noqa: E402
 
 from unique_core.cli import app  # noqa: E402
 
@@ -25,8 +25,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def real_dir(tmp_path_factory):
-    return write_all(tmp_path_factory.mktemp("real-cli") / "data")
+def real_dir(real_data_dir):
+    return real_data_dir
 
 
 def _bbox(region) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from real_fixtures import DATE, REGION, write_all  # noqa: E402
+from real_fixtures import DATE, REGION  # noqa: E402
 
 from unique_core.errors import DataError, ProductError  # noqa: E402
 from unique_core.io.realdata import RealDataSource, ingest_check  # noqa: E402
@@ -19,8 +19,8 @@ from unique_core.products import ProductService  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def real_dir(tmp_path_factory):
-    return write_all(tmp_path_factory.mktemp("real") / "data")
+def real_dir(real_data_dir):
+    return real_data_dir
 
 
 @pytest.fixture()
