@@ -201,3 +201,12 @@ def test_products_export__netcdf_has_time_and_the_region_name(tmp_path):
     with xr.open_dataset(nc) as ds:
         assert ds["time"].dt.strftime("%Y-%m-%d").values.tolist() == ["2023-07-15"]
         assert "20x20" not in str(ds.attrs) and "b" in ds.attrs.get("region_key", "b")
+
+
+def test_downscale_evaluate__unknown_tile_or_method_is_one_line():
+    res = runner.invoke(app, ["downscale", "evaluate", "--methods", "unmix,magic"])
+    assert res.exit_code == 2
+    assert "unknown method(s) magic: choose from gpp_m_bilinear" in _one_line_error(res)
+    res = runner.invoke(app, ["downscale", "evaluate", "--tiles", "atlantis", "--methods", "unmix"])
+    assert res.exit_code == 2
+    assert "unknown test tile(s) atlantis" in _one_line_error(res)

@@ -172,22 +172,39 @@ def downscale_area_cmd(scheme: Scheme = typer.Option(..., "--scheme"), date: str
 
 @command(ds_app, "evaluate")
 def downscale_evaluate(year: int = typer.Option(2023, "--year", min=2015, max=2023),
-                       json_out: Optional[Path] = typer.Option(None, "--json"),
-                       windows: int = typer.Option(48, "--windows", min=1, help="150 x 150 px test windows."),
-                       members: int = typer.Option(8, "--members", min=1, max=MAX_MEMBERS),
+                       json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+                       markdown: Optional[Path] = typer.Option(None, "--markdown", help="Write the tables as markdown."),
+                       tiles: Optional[str] = typer.Option(None, "--tiles", help="Test tiles, comma-separated "
+                                                           "(default: every held-out test tile)."),
+                       methods: Optional[str] = typer.Option(None, "--methods", help="Methods, comma-separated "
+                                                             "(default: every peer and every shipped model)."),
+                       cadence: int = typer.Option(5, "--cadence", min=1, max=366,
+                                                   help="Ordinary days: every Nth day of the year."),
+                       members: int = typer.Option(4, "--members", min=1, max=MAX_MEMBERS),
                        steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
-                       curve: bool = typer.Option(False, "--curve", help="Also RMSE against DDIM steps and full DDPM."),
-                       curve_windows: int = typer.Option(6, "--curve-windows", min=1)):
-    """Score GPP_M-bilinear, regression, S1, S2 (and S2 with conservation) on the test year."""
-    from unique_core.downscale.evaluate import evaluate_shipped
+                       workers: int = typer.Option(1, "--workers", min=1, max=64, help="Processes, one tile each."),
+                       seed: int = typer.Option(0, "--seed")):
+    """Score the peers and the shipped models on the held-out test tiles: ordinary days against the truth
+    (the headline), Landsat-clear dates against the truth and against GPP_L."""
+    from unique_core.downscale.evaluate import LEARNED, PEERS, evaluate_heldout, heldout_markdown
 
-    bar, update = staged_progress("evaluating", "window")
-    report = evaluate_shipped(year=year, windows=windows, members=members, steps=steps, curve=curve,
-                              curve_windows=curve_windows, progress=update,
+    split = lambda text: tuple(x.strip() for x in text.split(",") if x.strip()) if text else None  # noqa: E731
+    chosen = split(methods) or PEERS + LEARNED
+    unknown = [m for m in chosen if m not in PEERS + LEARNED]
+    if unknown:
+        raise UniqueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(PEERS + LEARNED)}")
+    bar, update = staged_progress("evaluating", "tile-day")
+    report = evaluate_heldout(year=year, members=members, steps=steps, cadence=cadence, tiles=split(tiles),
+                              methods=chosen, workers=workers, seed=seed, progress=update,
                               note=lambda text: typer.echo(f"note: {text}", err=True))
     bar.close()
-    for m, r in report["methods"].items():
-        typer.echo(f"{m:<16} vs GPP_L RMSE {r['vs_gpp_l']['rmse']:.3f} r {r['vs_gpp_l']['r']:.3f} | vs truth RMSE "
-                   f"{r['vs_truth']['rmse']:.3f} r {r['vs_truth']['r']:.3f} | ratio {r['rmse_ratio_to_bilinear']}")
+    text = heldout_markdown(report)
+    if markdown:
+        from unique_core.atomic import write_text
+
+        write_text(markdown, text)
+        typer.echo(f"wrote {markdown}")
     if json_out:
         write_json(json_out, report)
+    if not (markdown or json_out):
+        typer.echo(text)

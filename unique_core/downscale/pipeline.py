@@ -1,6 +1,6 @@
-"""The shipped Step 2 models' recipes, end to end: train, calibrate and evaluate on the tile split.
+"""The shipped Step 2 models' recipes, end to end: train and calibrate on the tile split.
 
-The CLI (`unique downscale train|calibrate|evaluate`) only parses and prints; what is read,
+The CLI (`unique downscale train|calibrate`) only parses and prints; what is read,
 trained, scored and written lives here, so the commands and the docs' figures share one path.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from unique_core.atomic import write_text
-from unique_core.errors import ModelError, UniqueError
+from unique_core.errors import UniqueError
 
 
 def train_shipped(scheme: str, kind: str, *, steps: int, base: int, batch: int, crop: int,
@@ -71,29 +71,3 @@ def calibrate_shipped(scheme: str, *, windows: int, members: int, steps: int,
     cfg["spread_scale"], cfg["spread_calibration"] = info["spread_scale"], info
     write_text(folder / "config.json", json.dumps(cfg, indent=2))
     return folder, info
-
-
-def evaluate_shipped(*, year: int, windows: int, members: int, steps: int, curve: bool = False,
-                     curve_windows: int = 6, progress: Callable[[str, int, int], None] | None = None,
-                     note: Callable[[str], None] | None = None) -> dict:
-    """Score bilinear GPP_M, the regression UNet, S1 and S2 on `windows` 150 px windows of `year`."""
-    from unique_core.downscale import registry
-    from unique_core.downscale.evaluate import evaluate, rmse_against_steps, test_windows
-    from unique_core.world import World
-
-    world = World()
-    tiles = sum(registry.split_tiles(), ())
-    models = {}
-    for name in ("regression", "s1", "s2"):
-        try:
-            models[name] = registry.load(name)
-        except ModelError as exc:
-            if note:
-                note(str(exc))
-    wins = test_windows(world, tiles, year, windows)
-    table = evaluate(models, wins, members=members, steps=steps, progress=progress)
-    report = {"year": year, "windows": len(wins), "window_px": 150, "members": members, "ddim_steps": steps,
-              "methods": table}
-    if curve and "s2" in models:
-        report["rmse_against_steps_s2"] = rmse_against_steps(models["s2"], wins[:curve_windows])
-    return report
