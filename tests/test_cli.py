@@ -210,3 +210,10 @@ def test_downscale_evaluate__unknown_tile_or_method_is_one_line():
     res = runner.invoke(app, ["downscale", "evaluate", "--tiles", "atlantis", "--methods", "unmix"])
     assert res.exit_code == 2
     assert "unknown test tile(s) atlantis" in _one_line_error(res)
+
+
+def test_downscale_train__without_samples_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNIQUE_CACHE_DIR", str(tmp_path))
+    res = runner.invoke(app, ["downscale", "train", "--scheme", "s2", "--steps", "1", "--out", str(tmp_path / "m")])
+    assert res.exit_code == 2
+    assert "have no samples yet: run `unique downscale data` first" in _one_line_error(res)

@@ -54,7 +54,7 @@ def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind =
                     batch: int = typer.Option(12, "--batch", min=1), crop: int = typer.Option(64, "--crop", min=16),
                     out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...).")):
     """Train S1/S2 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
-    from unique_core.downscale.train import train_shipped
+    from unique_core.downscale.pipeline import train_shipped
 
     bar, update = progress_bar(f"training {scheme.value} {kind.value}", "step")
     target, card = train_shipped(scheme.value, kind.value, steps=steps, base=base, batch=batch, crop=crop, out=out,
@@ -70,7 +70,7 @@ def downscale_calibrate(scheme: Scheme = typer.Option(..., "--scheme"),
                         steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
                         model_dir: Optional[Path] = ModelOpt):
     """Fit the ensemble-spread factor of S1/S2 on the validation tiles of the training years (not the test year)."""
-    from unique_core.downscale.evaluate import calibrate_shipped
+    from unique_core.downscale.pipeline import calibrate_shipped
 
     folder, info = calibrate_shipped(scheme.value, windows=windows, members=members, steps=steps, folder=model_dir)
     typer.echo(f"{scheme.value}: raw spread/skill {info['raw_spread_skill']:.3f} on {info['windows']} validation "
