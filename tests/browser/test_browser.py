@@ -228,11 +228,13 @@ def test_first_open__a_map_at_once_then_the_product_without_a_click(server, pw):
         assert frame.evaluate("document.querySelectorAll('path.leaflet-interactive, canvas').length") > 0
         _shot(page, "first-open")
         page.wait_for_function("document.body.innerText.includes('Loaded from cache')", timeout=600000, polling=1000)
-        page.wait_for_function(MAP_DRAWN, timeout=60000)
+        # the region map is mounted afresh once the product is there: wait for the frame with its colour bar
+        page.wait_for_function("""() => [...document.querySelectorAll("iframe[title*='folium']")].some(f => {
+            const d = f.contentDocument; if (!d || f.getBoundingClientRect().height < 200) return false;
+            const imgs = [...d.querySelectorAll('img.leaflet-image-layer')];
+            return d.body.innerText.includes('gC m⁻² d⁻¹') && imgs.length >= 3
+                && imgs.every(i => i.complete && i.naturalWidth > 0); })""", timeout=120000, polling=500)
         _no_stale(page)
-        frame = _map_frame(page)
-        assert "gC m⁻² d⁻¹" in frame.evaluate("document.body.innerText")
-        assert frame.evaluate("document.querySelectorAll('img.leaflet-image-layer').length") >= 3  # land, relief, GPP
         assert page.refused == []
 
 
