@@ -260,7 +260,7 @@ def build_heldout(world, tile: Region, year: int, models=None, cadence: int = CA
     st = world.static(tile)
     land = st.land
     pft_codes = maps.pft_map(st.fractions)
-    times, vis, clear = P.landsat_stack(world, tile, start, end)
+    times, vis, clear = maps.landsat_stack(world, tile, start, end)
     clear = clear & land[None]
     share = clear.reshape(len(times), -1).sum(1) / max(land.sum(), 1)
     clear_days = select_clear_days([dt.date.fromordinal(int(t)) for t, s in zip(times, share)

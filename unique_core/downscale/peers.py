@@ -212,32 +212,6 @@ def gpp_l_from_indices(model, indices: dict[str, np.ndarray], met: dict[str, np.
     return predict_on(model, {**indices, **met, "pft": pft}, land)
 
 
-def landsat_stack(world, region: Region, first: dt.date, last: dt.date) -> tuple[np.ndarray, dict, np.ndarray]:
-    """(acquisition ordinals, indices {name: (K, H, W)}, clear (K, H, W)) of the region's scenes."""
-    from unique_core.qa import landsat_clear
-    from unique_core.world import climate as clim
-    from unique_core.world import sensors
-
-    passes = sorted({d for y in range(max(first.year, clim.FIRST_YEAR), min(last.year, clim.LAST_YEAR) + 1)
-                     for d, _, _ in world.landsat_dates(region, y) if first <= d <= last})
-    times, stacks, clears = [], {v: [] for v in F.VI_NAMES}, []
-    for d in passes:
-        scene = world.landsat(region, d)
-        if scene is None:
-            continue
-        refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
-                for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
-        vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
-        for v in F.VI_NAMES:
-            stacks[v].append(vis[v].astype(np.float32))
-        clears.append(landsat_clear(scene["QA_PIXEL"]))
-        times.append(d.toordinal())
-    shape = region.fine.shape
-    if not times:
-        return np.zeros(0, int), {v: np.zeros((0, *shape), np.float32) for v in F.VI_NAMES}, np.zeros((0, *shape), bool)
-    return np.array(times), {v: np.stack(s) for v, s in stacks.items()}, np.stack(clears)
-
-
 # ------------------------------------------------------------------ one entry point
 @dataclass
 class PeerResult:
@@ -258,18 +232,17 @@ def run_peer(method: Method, world, region: Region, date: dt.date, *, gpp_m_mode
     from unique_core.downscale import data as D
     from unique_core.gpp import maps
     from unique_core.gpp.registry import load_model
-    from unique_core.world import climate as clim
 
     if method not in METHODS:
         raise PeerError(f"unknown peer method {method!r}: choose one of {', '.join(METHODS)}")
-    clim.check_date(date)
+    maps.check_source_date(world, date)
     st = world.static(region)
     land = st.land
     info: dict = {}
     if method in ("gpp_l_two_sided", "gpp_l_past"):
         model = gpp_l_model or load_model("landsat")
         gap = dt.timedelta(F.LANDSAT_MAX_GAP)
-        times, vis, clear = landsat_stack(world, region, date - gap, date + gap)
+        times, vis, clear = maps.landsat_stack(world, region, date - gap, date + gap)
         idx = interpolated_indices(times, vis, clear, date, "past" if method == "gpp_l_past" else "two_sided")
         met = maps.met_inputs(world, region.fine, st.elevation, date)
         gpp = gpp_l_from_indices(model, idx, met, maps.pft_map(st.fractions), land)
@@ -295,9 +268,7 @@ def run_peer(method: Method, world, region: Region, date: dt.date, *, gpp_m_mode
 
         l_model = gpp_l_model or load_model("landsat")
         pair = None
-        for y in sorted({date.year, (date - dt.timedelta(F.LANDSAT_MAX_GAP)).year}, reverse=True):
-            if y < clim.FIRST_YEAR:
-                continue
+        for y in reversed(maps.source_years(world, date - dt.timedelta(F.LANDSAT_MAX_GAP), date)):
             for d, _, _ in sorted(world.landsat_dates(region, y), reverse=True):
                 if not (date - dt.timedelta(F.LANDSAT_MAX_GAP) <= d < date):
                     continue

@@ -41,14 +41,14 @@ def _days(world, date: dt.date, before: int, after: int) -> list[dt.date]:
     return [d for d in days if first <= d <= last]
 
 
-def _years(world, first: dt.date, last: dt.date) -> range:
+def source_years(world, first: dt.date, last: dt.date) -> range:
     """The calendar years from `first` to `last`, cut to the simulated period for the simulation."""
     if not getattr(world, "simulated", True):
         return range(first.year, last.year + 1)
     return range(max(first.year, clim.FIRST_YEAR), min(last.year, clim.LAST_YEAR) + 1)
 
 
-def _check_date(world, date: dt.date) -> None:
+def check_source_date(world, date: dt.date) -> None:
     if getattr(world, "simulated", True):
         clim.check_date(date)
 
@@ -150,7 +150,7 @@ def modis_inputs(world: World, date: dt.date, region: Region | None = None, prog
 def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, progress: Progress = None
               ) -> xr.DataArray:
     """GPP_M (gC m-2 d-1) at 500 m for a region, or all of South Korea when region is None."""
-    _check_date(world, date)
+    check_source_date(world, date)
     feats, grid, land = modis_inputs(world, date, region, progress)
     gpp = predict_on(model, feats, land)
     return dataarray(gpp, grid, name="gpp_m", units="gC m-2 d-1",
@@ -159,32 +159,42 @@ def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, 
 
 
 # ------------------------------------------------------------------ Landsat / GPP_L
+def landsat_stack(world: World, region: Region, first: dt.date, last: dt.date, progress: Progress = None
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(acquisition ordinals (K,), indices {name: (K, H, W)}, clear (K, H, W)) of the region's scenes
+    from `first` to `last`: the one reading of Landsat acquisitions for GPP_L, its peers and the evaluation."""
+    passes = sorted({d for y in source_years(world, first, last) for d, _, _ in world.landsat_dates(region, y)
+                     if first <= d <= last})
+    times, stacks, clears = [], {v: [] for v in F.VI_NAMES}, []
+    for k, d in enumerate(passes):
+        scene = world.landsat(region, d)
+        if scene is not None:
+            refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
+                    for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
+            vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
+            for v in F.VI_NAMES:
+                stacks[v].append(vis[v].astype(np.float32))
+            clears.append(landsat_clear(scene["QA_PIXEL"]))
+            times.append(d.toordinal())
+        if progress:
+            progress(k + 1, len(passes))
+    shape = region.fine.shape
+    if not times:
+        return np.zeros(0, int), {v: np.zeros((0, *shape), np.float32) for v in F.VI_NAMES}, np.zeros((0, *shape), bool)
+    return np.array(times), {v: np.stack(s) for v, s in stacks.items()}, np.stack(clears)
+
+
 def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progress = None
                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """GPP_L features on a region's 30 m grid for `date`, and a land mask."""
     st = world.static(region)
-    lo, hi = date - dt.timedelta(F.LANDSAT_MAX_GAP), date + dt.timedelta(F.LANDSAT_MAX_GAP)
-    passes = sorted({d for y in _years(world, lo, hi) for d, _, _ in world.landsat_dates(region, y) if lo <= d <= hi})
-    times, stacks, clears = [], {v: [] for v in F.VI_NAMES}, []
-    for k, d in enumerate(passes):
-        scene = world.landsat(region, d)
-        if scene is None:
-            continue
-        refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
-                for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
-        vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
-        for v in F.VI_NAMES:
-            stacks[v].append(vis[v])
-        clears.append(landsat_clear(scene["QA_PIXEL"]))
-        times.append(d.toordinal())
-        if progress:
-            progress(k + 1, len(passes))
+    gap = dt.timedelta(F.LANDSAT_MAX_GAP)
+    times, stacks, clear = landsat_stack(world, region, date - gap, date + gap, progress)
     feats: dict[str, np.ndarray] = {}
     target = np.array([date.toordinal()])
-    if times:
-        clear = np.stack(clears)
+    if len(times):
         for v in F.VI_NAMES:
-            val, since, until = F.interpolate_acquisitions(np.array(times), np.stack(stacks[v]), clear, target)
+            val, since, until = F.interpolate_acquisitions(times, stacks[v], clear, target)
             feats[v] = val[0]
         feats["days_since_clear"], feats["days_to_clear"] = since[0], until[0]
     else:
@@ -199,7 +209,7 @@ def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progre
 
 def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Progress = None) -> xr.DataArray:
     """GPP_L (gC m-2 d-1) at 30 m for a region and day (interpolated Landsat-like inputs)."""
-    _check_date(world, date)
+    check_source_date(world, date)
     feats, land = landsat_inputs(world, region, date, progress)
     gpp = predict_on(model, feats, land)
     return dataarray(gpp, region.fine, name="gpp_l", units="gC m-2 d-1",
@@ -233,8 +243,8 @@ def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date
 def gpp_m_series(model, world: World, region: Region, start: dt.date, end: dt.date, progress: Progress = None
                  ) -> tuple[np.ndarray, list[dt.date]]:
     """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
-    _check_date(world, start)
-    _check_date(world, end)
+    check_source_date(world, start)
+    check_source_date(world, end)
     observe, grid, fractions, elevation, land = modis_observer(world, region)
     days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
     stack_days = _days(world, start, F.MODIS_MAX_GAP, 0)[:-1] + days + _days(world, end, 0, F.MODIS_MAX_GAP)[1:]
