@@ -2,11 +2,15 @@
 
 import streamlit as st
 
+from unique_core.resources import icon_file
+from unique_core.ui.assets import ensure_web_assets
 from unique_core.ui.errors import guard
 from unique_core.ui.state import sidebar
 
 # a local icon: a material-symbol favicon would be fetched from Google's font CDN
-st.set_page_config(page_title="UNIQUE: daily 30 m GPP of South Korea", page_icon="assets/icon.png", layout="wide")
+st.set_page_config(page_title="UNIQUE: daily 30 m GPP of South Korea", page_icon=str(icon_file()), layout="wide")
+if problem := ensure_web_assets():  # however the app was started, the maps' Leaflet files are in place or we say why
+    st.error(problem)
 # URL paths differ from the file names on purpose: Streamlit 1.67 still serves a URL that matches
 # a file in pages/ by running that file alone (the old multipage mode), skipping this script.
 navigation = st.navigation([

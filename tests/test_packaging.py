@@ -35,7 +35,6 @@ INDIRECT = {
     "h5netcdf": "xarray's NetCDF engine, named as engine='h5netcdf'",
     "onnx": "torch.onnx.export needs it",
     "distributed": "imported as dask.distributed",
-    "leafmap": "kept while the app's map work decides whether to use it (issue 12)",
     "pytest": "the test runner",
 }
 # imported only behind a check that it is installed, with a message saying how to add it
@@ -105,7 +104,7 @@ def test_pyproject__every_pin_lies_in_its_declared_range():
     assert str(torch.specifier) == "==2.13.0"
     # and the other way: everything the lock pins is declared, unless it is only a build companion
     declared_names = {canonicalize_name(r.name) for r in declared}
-    assert set(pins) - declared_names <= {"llvmlite", "leafmap"}
+    assert set(pins) - declared_names <= {"llvmlite"}
 
 
 def _imported_modules() -> set[str]:

@@ -102,10 +102,15 @@ def _gpp_m_timeseries(service, region: Region, start: dt.date, end: dt.date, pro
     model = load_model("modis")
     source = service.world.seed if service.simulated else service.world.identity
     path = service.root / "series" / f"gpp_m_{region.key}_{start}_{end}_{model.digest}_{source}.csv"
-    if path.exists():
-        df = pd.read_csv(path)
-        df["date"] = pd.to_datetime(df["date"]).dt.date
-        return df
+    from unique_core import cache
+
+    df = cache.read_csv(path, ("date",))  # unreadable: quarantined, and made again below
+    if df is not None:
+        dates = pd.to_datetime(df["date"], errors="coerce")
+        if len(df) == (end - start).days + 1 and dates.notna().all():
+            df["date"] = dates.dt.date
+            return df
+        cache.quarantine(path, f"series of {len(df)} rows for {(end - start).days + 1} days (a cut write?)")
     stack, days = gpp_m_series(model, service.world, region, start, end,
                                (lambda i, n: progress("MODIS days", i, n)) if progress else None)
     weights = pft_weights(service.world.static_coarse(region).fractions)

@@ -110,7 +110,11 @@ def products_timeseries(product: str = typer.Option("gpp_m", "--product", "-p"),
                         start: str = typer.Option("2023-01-01", "--start"),
                         end: str = typer.Option("2023-12-31", "--end"),
                         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the series as CSV."),
-                        totals_csv: Optional[Path] = typer.Option(None, "--totals", help="Seasonal/annual totals CSV.")):
+                        totals_csv: Optional[Path] = typer.Option(None, "--totals", help="Seasonal/annual totals CSV."),
+                        totals_sampled: str = typer.Option(
+                            "interpolate", "--totals-sampled",
+                            help="A series sampled on some days (S1/S2/GPP_L/truth): 'interpolate' linearly to daily "
+                                 "values before summing, or 'refuse'.")):
     """Mean GPP by plant functional type over a region and date range."""
     from unique_core import analysis
     from unique_core.io.export import export_csv
@@ -131,7 +135,10 @@ def products_timeseries(product: str = typer.Option("gpp_m", "--product", "-p"),
             weights, res = analysis.pft_weights(svc.world.static_coarse(reg).fractions), 500.0
         else:
             weights, res = analysis.pft_weights(np.asarray(svc.get("fractions", None, reg).values)), 30.0
-        export_csv(analysis.totals(df, analysis.pft_areas_km2(weights, res)), totals_csv)
+        if totals_sampled not in ("interpolate", "refuse"):
+            raise UniqueError(f"--totals-sampled {totals_sampled!r}: choose interpolate or refuse")
+        export_csv(analysis.totals(df, analysis.pft_areas_km2(weights, res), sampled=totals_sampled, name=product),
+                   totals_csv)
         typer.echo(f"wrote {totals_csv}")
     if not csv:
         typer.echo(df.describe().to_string())
