@@ -217,3 +217,11 @@ def test_downscale_train__without_samples_says_what_to_run(tmp_path, monkeypatch
     res = runner.invoke(app, ["downscale", "train", "--scheme", "s2", "--steps", "1", "--out", str(tmp_path / "m")])
     assert res.exit_code == 2
     assert "have no samples yet: run `unique downscale data` first" in _one_line_error(res)
+
+
+@pytest.mark.parametrize("extra, match", [(["--out", "k.nc", "--country"], "--out must end in .zarr"),
+                                          (["--out", "k.zarr"], "give exactly one of --country or --bbox")])
+def test_products_cube_area__bad_options_are_one_line(extra, match):
+    res = runner.invoke(app, ["products", "cube-area", "--year", "2023", *extra])
+    assert res.exit_code == 2
+    assert match in _one_line_error(res)

@@ -240,3 +240,41 @@ def products_cube(product: str = typer.Option("s2", "--product", "-p", help="s2,
             typer.echo(f"  map {k}: {v}")
         if totals_csv:
             typer.echo(f"  totals: {totals_csv}")
+
+
+@command(products_app, "cube-area")
+def products_cube_area(year: int = typer.Option(2023, "--year"),
+                       out: Path = typer.Option(..., "--out", "-o", help="The Zarr store to write (PATH.zarr)."),
+                       bbox: Optional[tuple[float, float, float, float]] = BboxOpt, crs: BoxCRS = CrsOpt,
+                       country: bool = typer.Option(False, "--country", help="All of South Korea's frame."),
+                       product: str = typer.Option("s2", "--product", "-p", help="s2 or s1."),
+                       start: Optional[str] = typer.Option(None, "--start", help="First day (default 1 January)."),
+                       end: Optional[str] = typer.Option(None, "--end", help="Last day (default 31 December)."),
+                       tile_blocks: int = typer.Option(20, "--tile-blocks", min=2, max=20,
+                                                       help="Tile side in 1.5 km blocks."),
+                       days_per_task: int = typer.Option(32, "--days-per-task", min=1, max=366),
+                       members: int = typer.Option(1, "--members", min=1, max=16),
+                       steps: int = typer.Option(5, "--steps", min=1, max=100),
+                       scheduler: Optional[str] = typer.Option(None, "--scheduler", help="A Dask scheduler address "
+                                                               "(default: a LocalCluster on this machine)."),
+                       workers: int = typer.Option(2, "--workers", min=1, max=1024, help="LocalCluster workers."),
+                       device: str = typer.Option("cpu", "--device", help="auto, cpu or cuda (on each worker)."),
+                       engine: str = typer.Option("auto", "--engine", help="auto, torch, onnxruntime or openvino.")):
+    """Daily 30 m GPP over an area of any size (up to the country) for a year, tiles x days on Dask, one Zarr store."""
+    from unique_core.downscale.distributed import cube_area
+    from unique_core.grid import FRAME, region_from_bbox
+
+    if out.suffix.lower() != ".zarr":
+        raise UniqueError(f"--out must end in .zarr, not {out.name!r}")
+    if country == (bbox is not None):
+        raise UniqueError("give exactly one of --country or --bbox XMIN YMIN XMAX YMAX")
+    area = FRAME if country else region_from_bbox(*bbox, crs=crs.value, name="area", max_blocks=None)
+    d0 = parse_day(start) if start else None
+    d1 = parse_day(end) if end else None
+    bar, update = progress_bar(f"{product} {year}", "task")
+    info = cube_area(area, year, out, product=product, tile_blocks=tile_blocks, days_per_task=days_per_task,
+                     members=members, steps=steps, start=d0, end=d1, scheduler=scheduler, n_workers=workers,
+                     device=_one_of(device, _Choice.DEVICES, "--device"),
+                     engine=_one_of(engine, _Choice.ENGINES, "--engine"), progress=update)
+    bar.close()
+    typer.echo(json.dumps(info, default=str))
