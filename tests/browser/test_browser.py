@@ -159,7 +159,8 @@ def test_compare__runs_s1_and_s2_beside_modis(server, pw):
         run = page.get_by_role("button", name="Run the missing products")
         if run.count():  # not made yet by an earlier test
             run.click()
-            page.wait_for_timeout(500)
+            # the products already made stay drawn while the missing ones run: wait for the button to go
+            run.wait_for(state="detached", timeout=600000)
             wait_for_app(page, timeout_ms=600000)
         _no_exception(page)
         page.wait_for_selector(".js-plotly-plot", timeout=60000)

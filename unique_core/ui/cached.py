@@ -99,9 +99,13 @@ def start(product: str, date: dt.date | None, region: Region, source: str, param
     """Make a product in the background (once per server); returns its ui.jobs.Job."""
     from unique_core.ui.jobs import make_product
 
+    from unique_core.config import data_dir
+
     day = date if SPECS[product].dynamic else None
+    # a worker process may have started before UNIQUE_DATA_DIR was set: it is told the folder itself
+    where = source if source == "simulated" else str(data_dir())
     return jobs().submit(job_key(product, date, region, source, params), f"{title(product)}, {region.title or region.name}",
-                         make_product, source, product, day, region, params)
+                         make_product, where, product, day, region, params)
 
 
 def job_of(product: str, date: dt.date | None, region: Region, source: str, params: dict | None = None):

@@ -27,14 +27,14 @@ PROGRESS_EVERY_S = 0.3  # how often a worker rewrites its progress file
 
 
 def _service(source: str):
+    """The product service of "simulated", or of the real-data folder named (a path)."""
     from unique_core.products import ProductService
 
     if source == "simulated":
         return ProductService()
-    from unique_core.config import data_dir
     from unique_core.io.realdata import RealDataSource
 
-    return ProductService(world=RealDataSource(data_dir()))
+    return ProductService(world=RealDataSource(source))
 
 
 def _reporter(progress_file: str):
