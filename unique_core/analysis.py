@@ -53,6 +53,13 @@ def pft_areas_km2(weights: dict[str, np.ndarray], pixel_m: float) -> dict[str, f
     return {p: float(w.sum() * pixel_m ** 2 / 1e6) for p, w in weights.items()}
 
 
+def product_pft_areas_km2(service, product: str, region: Region) -> dict[str, float]:
+    """Area (km2) of each plant type in a region, on the product's own grid (500 m or 30 m)."""
+    if product in ("gpp_m", "gpp_true_500m"):
+        return pft_areas_km2(pft_weights(service.world.static_coarse(region).fractions), 500.0)
+    return pft_areas_km2(pft_weights(np.asarray(service.get("fractions", None, region).values)), 30.0)
+
+
 def timeseries(service, product: str, region: Region, start: dt.date, end: dt.date, *,
                dates: list[dt.date] | None = None, params: dict | None = None,
                progress: Progress = None) -> pd.DataFrame:

@@ -122,7 +122,7 @@ def _service(service):
 def _model_hash(service, product: str) -> str:
     # the product service's provenance (weights, config and the GPP_M model), so a cube made by an
     # older model is not served
-    return str(service._model_info(product)["model_hash"])
+    return str(service.model_info(product)["model_hash"])
 
 
 def cube_key(service, product: str, year: int, region: Region, params: dict) -> str:

@@ -275,7 +275,7 @@ class ProductService:
         return getattr(self.world, "simulated", True)
 
     # ------------------------------------------------------------------ identity and provenance
-    def _model_info(self, product: str) -> dict:
+    def model_info(self, product: str) -> dict:
         """Name, version and hash of the model a product depends on (None for model-free products)."""
         if product in ("gpp_m", "gpp_l"):
             from unique_core.gpp.registry import load_model
@@ -358,7 +358,7 @@ class ProductService:
         """Whether an entry may be served: current (else recomputed) and whole (else quarantined, recomputed)."""
         if entry["product_version"] != spec.version:
             return False
-        info = self._model_info(product)
+        info = self.model_info(product)
         if info["model_hash"] != entry["model_hash"]:
             return False
         path = Path(entry["path"])
@@ -403,7 +403,7 @@ class ProductService:
             t0 = time.time()
             da = self._compute(product, date, region, p, progress)
             seconds = time.time() - t0
-            info = self._model_info(product)
+            info = self.model_info(product)
             entry = {"key": key, "product": product, "region_key": region.key, "region_name": region.name,
                      "date": date.isoformat() if date else None, "params": _canonical(p), "path": str(path),
                      "bytes": 0, "sha256": "", **info, "seed": self.world.seed,
@@ -548,7 +548,7 @@ class ProductService:
         from unique_core.errors import ModelError
 
         try:
-            self._model_info(product)
+            self.model_info(product)
             return True, ""
         except ModelError as exc:
             return False, str(exc)

@@ -119,6 +119,8 @@ def products_timeseries(product: str = typer.Option("gpp_m", "--product", "-p"),
     from unique_core import analysis
     from unique_core.io.export import export_csv
 
+    if totals_sampled not in ("interpolate", "refuse"):
+        raise UniqueError(f"--totals-sampled {totals_sampled!r}: choose interpolate or refuse")
     svc = service(data)
     reg = resolve_region(region, bbox, crs)
     d0, d1 = parse_day(start, svc.world), parse_day(end, svc.world)
@@ -131,14 +133,8 @@ def products_timeseries(product: str = typer.Option("gpp_m", "--product", "-p"),
         export_csv(df, csv)
         typer.echo(f"wrote {csv}")
     if totals_csv:
-        if product in ("gpp_m", "gpp_true_500m"):
-            weights, res = analysis.pft_weights(svc.world.static_coarse(reg).fractions), 500.0
-        else:
-            weights, res = analysis.pft_weights(np.asarray(svc.get("fractions", None, reg).values)), 30.0
-        if totals_sampled not in ("interpolate", "refuse"):
-            raise UniqueError(f"--totals-sampled {totals_sampled!r}: choose interpolate or refuse")
-        export_csv(analysis.totals(df, analysis.pft_areas_km2(weights, res), sampled=totals_sampled, name=product),
-                   totals_csv)
+        areas = analysis.product_pft_areas_km2(svc, product, reg)
+        export_csv(analysis.totals(df, areas, sampled=totals_sampled, name=product), totals_csv)
         typer.echo(f"wrote {totals_csv}")
     if not csv:
         typer.echo(df.describe().to_string())
