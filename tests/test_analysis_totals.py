@@ -94,3 +94,16 @@ def test_totals__all_vegetation_uses_the_summed_area():
     s["all"] = 3.0
     jja = _row(analysis.totals(s, {"DBF": 2.0, "RICE": 1.0}), "JJA 2023 (92 days)", "all")
     assert jja["area_km2"] == 3.0 and jja["carbon_t"] == pytest.approx(3 * 92 * 3.0)
+
+
+@pytest.mark.parametrize("year, n", [(2023, 365), (2024, 366)])
+def test_year_periods__cover_every_day_once_and_never_call_a_part_a_season(year, n):
+    periods = analysis.year_periods(year)
+    assert [c for c, *_ in periods] == ["JF", "year", "MAM", "JJA", "SON", "D"]
+    days = {c: (b - a).days + 1 for c, _, a, b in periods}
+    assert days["year"] == n and sum(v for c, v in days.items() if c != "year") == n
+    names = dict((c, name) for c, name, *_ in periods)
+    assert names["JF"].startswith(f"part of DJF {year - 1}-") and names["D"].startswith(f"part of DJF {year}-")
+    # the same names as the totals of a daily series of that year
+    tot = analysis.totals(_series(f"{year}-01-01", f"{year}-12-31"), {"DBF": 1.0, "RICE": 1.0})
+    assert set(tot["period"]) == set(names.values())

@@ -149,12 +149,50 @@ def test_cube_maps__annual_and_seasons_are_sums_of_days(cube, tmp_path):
         assert src.crs.to_epsg() == 5179 and src.units[0] == "gC m-2"
         assert tuple(src.transform)[:6] == tuple(REGION.fine.transform)[:6]
     np.testing.assert_allclose(annual, np.sum(g, axis=0), rtol=1e-5, equal_nan=True)
-    seasons = [rasterio.open(maps[f"gpp_{s}"]).read(1) for s in ("DJF", "MAM", "JJA", "SON")]
-    np.testing.assert_allclose(np.sum(seasons, axis=0), annual, rtol=1e-4, equal_nan=True)
+    parts = [rasterio.open(maps[f"gpp_{s}"]).read(1) for s in ("JF", "MAM", "JJA", "SON", "D")]
+    np.testing.assert_allclose(np.sum(parts, axis=0), annual, rtol=1e-4, equal_nan=True)
     jja = np.sum(g[151:243], axis=0)  # 1 June - 31 August 2023
-    np.testing.assert_allclose(seasons[2], jja, rtol=1e-5, equal_nan=True)
+    np.testing.assert_allclose(parts[2], jja, rtol=1e-5, equal_nan=True)
     with rasterio.open(maps["gpp_m_year"]) as src:
         assert src.res == (500.0, 500.0) and src.shape == (3, 3)
+
+
+def _ramp_cube(path, year: int):
+    """A complete cube whose every pixel holds the day of the year (1, 2, ...) as S2 and twice it as GPP_M."""
+    import zarr
+
+    days = C.year_days(year)
+    C._init_store(path, "s2", year, REGION, days, 64, 1, {"product": "s2", "year": year, "region": REGION.key,
+                                                           "region_name": REGION.name, "model_hash": "ramp",
+                                                           "unique_key": "ramp"})
+    group = zarr.open_group(str(path), mode="r+")
+    doy = np.arange(1, len(days) + 1, dtype=np.float32)[:, None, None]
+    group["gpp"][:] = np.broadcast_to(doy, group["gpp"].shape)
+    group["gpp_m"][:] = np.broadcast_to(2 * doy, group["gpp_m"].shape)
+    (path / "_progress" / "complete").write_text("{}")
+    return path
+
+
+@pytest.mark.parametrize("year, known", [
+    # sums of day numbers: JF = 1..59, MAM = 60..151, JJA = 152..243, SON = 244..334, D = 335..365 (2023)
+    (2023, {"year": 66795, "JF": 1770, "MAM": 9706, "JJA": 18170, "SON": 26299, "D": 10850}),
+    (2020, {"year": 67161, "JF": 1830, "MAM": 9798, "JJA": 18262, "SON": 26390, "D": 10881}),  # leap year
+])
+def test_cube_maps_and_totals__one_winter_convention_with_known_sums(env, tmp_path, year, known):
+    path = _ramp_cube(tmp_path / "ramp.zarr", year)
+    maps = C.cube_maps(path, out_dir=tmp_path / "maps")
+    table = C.cube_totals(path, service=env)
+    names = C.period_names(year)
+    assert names["JF"].startswith(f"part of DJF {year - 1}-{str(year)[-2:]}: {year}-01-01 to {year}-02-")
+    assert names["D"].startswith(f"part of DJF {year}-{str(year + 1)[-2:]}: {year}-12-01 to {year}-12-31")
+    for var, factor in (("gpp", 1), ("gpp_m", 2)):
+        for code, value in known.items():
+            with rasterio.open(maps[f"{var}_{code}"]) as src:
+                assert src.tags()["period_name"] == names[code]
+                np.testing.assert_allclose(src.read(1), factor * value, rtol=1e-6)
+            row = table[(table["variable"] == var) & (table["period"] == names[code]) & (table["pft"] == "all")]
+            assert len(row) == 1 and row["gpp_gC_m2"].iloc[0] == pytest.approx(factor * value, abs=0.05)
+    assert set(table["period"]) == set(names.values())  # no other period in the totals of a cube
 
 
 def test_cube_totals__daily_pft_means_and_tonnes(env, cube, world):

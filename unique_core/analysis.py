@@ -194,6 +194,31 @@ def _name(label: str, covered_from: pd.Timestamp, covered_to: pd.Timestamp, days
     return f"part of {label}: {covered_from.date()} to {covered_to.date()} ({days} of {length} days)"
 
 
+def year_periods(year: int) -> list[tuple[str, str, dt.date, dt.date]]:
+    """The periods of one calendar year, as `totals` names them: (code, name, first day, last day).
+
+    A calendar year holds every day of MAM, JJA and SON but only two parts of winter (DJF runs
+    from December of the year before): code "JF" is January-February, named "part of DJF
+    2022-23: ...", and "D" is December, "part of DJF 2023-24: ...". Never is a part called a
+    season. The year, JF, MAM, JJA, SON and D together cover every day once. The region-year
+    cube's maps (cube.cube_maps) are made for exactly these periods, so a map and the totals'
+    row of the same name sum the same days.
+    """
+    first, last = pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    out = []
+    for kind, label, start, end in _periods(first, last):
+        a, b = max(start, first), min(end, last)
+        days = int((b - a).days) + 1
+        if kind == "year":
+            code = "year"
+        elif label.startswith("DJF"):
+            code = "JF" if a == first else "D"
+        else:
+            code = label.split()[0]
+        out.append((code, _name(label, a, b, days, int((end - start).days) + 1), a.date(), b.date()))
+    return out
+
+
 def totals(series: pd.DataFrame, areas_km2: dict[str, float], *, sampled: Sampled = "interpolate",
            max_gap_days: int = MAX_GAP_DAYS, name: str = "the series") -> pd.DataFrame:
     """Seasonal and annual totals per PFT from daily values: gC m-2 and tonnes of carbon.

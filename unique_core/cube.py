@@ -56,9 +56,9 @@ DEFAULT_STEPS = 5
 DEFAULT_DAYS_PER_CHUNK = 8
 UNITS = "g m-2 d-1"  # grams of carbon; UDUNITS-parseable, so CF tools can convert it
 STANDARD_NAME = "gross_primary_productivity_of_biomass_expressed_as_carbon"
-PERIODS = ("year", "DJF", "MAM", "JJA", "SON")
-_SEASON_OF = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
-              9: "SON", 10: "SON", 11: "SON"}
+# the periods of the annual and seasonal maps: analysis.year_periods' codes (a one-year cube holds
+# two parts of winter, JF of DJF year-1/year and D of DJF year/year+1, never a whole DJF)
+PERIODS = ("year", "JF", "MAM", "JJA", "SON", "D")
 Progress = Callable[[str, int, int], None] | None
 
 
@@ -385,17 +385,21 @@ def _variable_grid(ds, var: str) -> Grid:
 
 
 def period_sums(path: str | Path, var: str = "gpp") -> dict[str, np.ndarray]:
-    """Sum of daily GPP (gC m-2 per period) for the year and each season, read chunk by chunk.
+    """Sum of daily GPP (gC m-2 per period) for the year and each period in it, read chunk by chunk.
 
-    Seasons are meteorological months within the cube's year: "DJF" is the winter days of that
-    year (January, February and December), unlike analysis.totals, whose DJF runs from the
-    December before (a one-year cube does not hold it). NaN where no day has a value (sea).
+    Keys are analysis.year_periods' codes (PERIODS): "year", "JF" (January-February, the part
+    of DJF from the December before), "MAM", "JJA", "SON" and "D" (December, the start of the
+    next DJF): the same days as analysis.totals' rows of the same names. NaN where no day has
+    a value (sea).
     """
+    from unique_core.analysis import year_periods
+
     ds = open_cube(path)
     if var not in ds:
         raise ProductError(f"{path}: the cube has no {var!r} (it has {', '.join(ds.data_vars)})")
     da = ds[var]
-    seasons = np.array([_SEASON_OF[m] for m in pd.DatetimeIndex(ds["time"].values).month])
+    dates = pd.DatetimeIndex(ds["time"].values).date
+    inside = {code: (dates >= a) & (dates <= b) for code, _, a, b in year_periods(int(ds.attrs["year"]))}
     shape = da.shape[1:]
     sums = {p: np.zeros(shape, np.float64) for p in PERIODS}
     seen = np.zeros(shape, bool)
@@ -405,21 +409,29 @@ def period_sums(path: str | Path, var: str = "gpp") -> dict[str, np.ndarray]:
         ok = np.isfinite(block)
         seen |= ok.any(axis=0)
         vals = np.where(ok, block, 0.0)
-        sums["year"] += vals.sum(axis=0)
-        for s in PERIODS[1:]:
-            sel = seasons[start:start + size] == s
+        for p in PERIODS:
+            sel = inside[p][start:start + size]
             if sel.any():
-                sums[s] += vals[sel].sum(axis=0)
+                sums[p] += vals[sel].sum(axis=0)
         start += size
     return {p: np.where(seen, v, np.nan).astype(np.float32) for p, v in sums.items()}
+
+
+def period_names(year: int) -> dict[str, str]:
+    """{code: name} of the map periods of a year, e.g. {"JF": "part of DJF 2022-23: ...", ...}."""
+    from unique_core.analysis import year_periods
+
+    return {code: name for code, name, _, _ in year_periods(int(year))}
 
 
 def cube_maps(path: str | Path, *, out_dir: str | Path | None = None,
               variables: tuple[str, ...] | None = None) -> dict[str, Path]:
     """Annual and seasonal GPP maps (gC m-2 per period) of a cube as COGs; returns {name: path}.
 
-    Names are `<variable>_<period>`: gpp_year, gpp_JJA, ... (30 m) and gpp_m_year, ... (500 m).
-    Default folder: `<store>_maps` beside the store.
+    Names are `<variable>_<period>` with the periods of PERIODS: gpp_year, gpp_JF, gpp_MAM,
+    gpp_JJA, gpp_SON, gpp_D (30 m) and gpp_m_year, ... (500 m). Each COG's `period_name` tag
+    (and long name) is the name analysis.totals gives the same days, e.g. "part of DJF
+    2022-23: 2023-01-01 to 2023-02-28 (59 of 90 days)". Default folder: `<store>_maps`.
     """
     from unique_core.io.geotiff import write_cog
     from unique_core.raster import dataarray
@@ -429,17 +441,18 @@ def cube_maps(path: str | Path, *, out_dir: str | Path | None = None,
     out_dir = Path(out_dir) if out_dir else path.with_name(f"{path.stem}_maps")
     variables = variables or tuple(v for v in ("gpp", "gpp_m") if v in ds)
     year = int(ds.attrs["year"])
+    names = period_names(year)
     out = {}
     for var in variables:
         grid = _variable_grid(ds, var)
         for period, values in period_sums(path, var).items():
-            what = "the year" if period == "year" else f"{period} {year}"
             da = dataarray(values, grid, name=f"{var}_{period}", units="gC m-2",
-                           long_name=f"GPP summed over {what} from daily {var} ({grid.res:g} m)",
-                           attrs={"period": period, "year": year})
+                           long_name=f"GPP summed over {names[period]} from daily {var} ({grid.res:g} m)",
+                           attrs={"period": period, "period_name": names[period], "year": year})
             out[f"{var}_{period}"] = write_cog(da, out_dir / f"{var}_{period}.tif",
                                                tags={"product": ds.attrs["product"], "period": period,
-                                                     "year": str(year), "region": ds.attrs["region"],
+                                                     "period_name": names[period], "year": str(year),
+                                                     "region": ds.attrs["region"],
                                                      "model_hash": ds.attrs["model_hash"]})
     return out
 
