@@ -200,3 +200,157 @@ def test_pool__two_sessions_asking_for_one_product_compute_it_once(tmp_path, wor
     assert a.result(120).values.tobytes() == b.result(120).values.tobytes()
     assert reports == ["computed"] and len(svc.catalog.all()) == 1
     pool.shutdown()
+
+
+# ------------------------------------------------------------------ the app's worker processes (ui.jobs)
+# Module-level, so a spawned worker process can import them by name.
+def _held_write(name: str, seconds: float, *, progress_file: str) -> str:
+    """A product write that takes long: an atomic temporary in the cache folder held open, progress reported."""
+    from unique_core.atomic import atomic_path
+    from unique_core.config import cache_dir
+    from unique_core.ui.jobs import _reporter
+
+    report = _reporter(progress_file)
+    target = cache_dir() / "products" / name
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"half a product")
+        end = time.time() + seconds
+        while time.time() < end:
+            report("slow patches", 1, 4)
+            time.sleep(0.05)
+    return str(target)
+
+
+def _fails(*, progress_file: str) -> None:
+    from unique_core.errors import ProductError
+
+    raise ProductError("no land in this box: pick a box on land")
+
+
+def _app_jobs(tmp_path, sessions: dict, *, workers: int = 1, lease_s: float = 60.0):
+    """ui.jobs.Jobs on a private pool; `sessions` maps a thread's name to its session and lists the live ones."""
+    from unique_core.ui.jobs import Jobs
+
+    live = sessions.setdefault("live", set())
+    return Jobs(tmp_path / "jobs", pool=JobPool(workers), session=lambda: sessions["now"],
+                alive=lambda s: s in live, lease_s=lease_s, grace_s=0.0)
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_app_jobs__a_product_is_made_once_in_a_worker_process_for_two_sessions(tmp_path, small_region):
+    """The app's path, unmocked: Jobs -> the bounded pool -> a worker process -> the product cache."""
+    from unique_core.products import ProductService
+    from unique_core.ui.jobs import make_product
+
+    cell = small_region.subregion(1, 1, 1, 1, name="cell-app")
+    sessions = {"now": "A", "live": {"A", "B"}}
+    app = _app_jobs(tmp_path, sessions)
+    args = ("simulated", "landcover", None, cell, None)
+    a = app.submit("landcover-cell", "Land cover, cell", make_product, *args)
+    sessions["now"] = "B"
+    assert app.get("landcover-cell") is not None  # B finds A's job and waits for it too
+    b = app.submit("landcover-cell", "Land cover, cell", make_product, *args)
+    assert b is not a and b.ticket._job is a.ticket._job  # two handles, one pool job
+    _until(lambda: a.position() == 0)
+    other = app.submit("dem-cell", "DEM, cell", make_product, "simulated", "dem", None, cell, None)
+    assert other.progress() == ("queued: 1st in line", 0.0)  # one worker: the second product waits
+    _until(lambda: a.done, timeout=300)
+    assert a.error is None and b.error is None
+    assert app.status()["processes"] == 1
+    _until(lambda: other.done, timeout=300)
+    entries = ProductService().catalog.all()
+    made = [e for e in entries if e["region_key"] == cell.key]
+    assert sorted(e["product"] for e in made) == ["dem", "landcover"]  # landcover once, not twice
+    assert ProductService().lookup("landcover", None, cell) is not None
+    app.shutdown()
+
+
+
+def _temporaries(name: str) -> list:
+    """The writers' temporaries of the product file `name` in the (test session's) cache folder."""
+    from unique_core.config import cache_dir
+
+    return list((cache_dir() / "products").glob(f".{name}.*"))
+
+
+def test_app_jobs__a_closed_session_s_job_is_cancelled_its_worker_killed_and_nothing_half_written(tmp_path):
+    from unique_core.config import cache_dir
+
+    name = f"slow-{tmp_path.name}.tif"
+    sessions = {"now": "A", "live": {"A"}}
+    app = _app_jobs(tmp_path, sessions)
+    job = app.submit("slow", "slow product", _held_write, name, 120.0)
+    _until(lambda: job.progress()[0] == "slow patches 1/4" and _temporaries(name), timeout=120)
+    pid = app.busy_pids()["slow"]
+    assert pid is not None and _pid_alive(pid)
+    sessions["live"].clear()  # the tab is closed: Streamlit no longer lists the session
+    _until(lambda: job.ticket.done(), timeout=30)
+    assert isinstance(job.error, JobCancelled)
+    assert not _pid_alive(pid)  # the worker process was killed, not left computing
+    assert _temporaries(name) == [] and not (cache_dir() / "products" / name).exists()
+    assert app.get("slow") is None  # nothing left running for that key
+    app.shutdown()
+
+
+def test_app_jobs__a_job_lapses_when_no_page_asks_but_lives_while_another_session_waits(tmp_path):
+    sessions = {"now": "A", "live": {"A", "B"}}
+    app = _app_jobs(tmp_path, sessions, lease_s=1.5)
+    a = app.submit("slow", "slow product", _held_write, f"slow-{tmp_path.name}.tif", 120.0)
+    sessions["now"] = "B"
+    b = app.get("slow")
+    _until(lambda: b.progress()[0] == "slow patches 1/4", timeout=120)
+    end = time.time() + 3.0  # A asked for something else; B's page keeps polling its job
+    while time.time() < end:
+        assert not b.done
+        time.sleep(0.2)
+    assert a.ticket.state == "running" and ("A", "slow") not in app._handles  # A's handle lapsed, not the job
+    _until(lambda: b.ticket.done(), timeout=30)  # now B stops asking too
+    assert isinstance(b.error, JobCancelled)
+    app.shutdown()
+
+
+def test_app_jobs__errors_come_back_from_the_worker_and_a_failed_job_can_be_asked_again(tmp_path):
+    from unique_core.errors import ProductError
+
+    sessions = {"now": None}  # no Streamlit session: handles never lapse
+    app = _app_jobs(tmp_path, sessions)
+    job = app.submit("bad", "bad product", _fails)
+    _until(lambda: job.done, timeout=120)
+    assert isinstance(job.error, ProductError) and "pick a box on land" in str(job.error)
+    assert "in the worker process" in "".join(job.error.__notes__)
+    again = app.submit("bad", "bad product", _fails)
+    assert again is not job  # a failed job is not handed out again
+    _until(lambda: again.done, timeout=120)
+    app.shutdown()
+
+
+def test_app_jobs__a_worker_killed_from_outside_is_an_error_not_a_hang(tmp_path):
+    import os
+    import signal
+
+    from unique_core.ui.jobs import WorkerDied
+
+    sessions = {"now": None}
+    app = _app_jobs(tmp_path, sessions)
+    job = app.submit("slow", "slow product", _held_write, f"slow-{tmp_path.name}.tif", 120.0)
+    _until(lambda: job.progress()[0] == "slow patches 1/4", timeout=120)
+    os.kill(app.busy_pids()["slow"], signal.SIGKILL)  # the system's out-of-memory killer, say
+    _until(lambda: job.done, timeout=30)
+    assert isinstance(job.error, WorkerDied) and "ended without an answer" in str(job.error)
+    app.shutdown()
+
+
+def test_ordinal__queue_places_read_as_english():
+    from unique_core.ui.jobs import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]

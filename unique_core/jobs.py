@@ -6,6 +6,7 @@
     ticket.progress                                # (stage, done, total) last reported by fn
     value = ticket.result(timeout=0.5)             # TimeoutError while not ready; fn's exception if it failed
     ticket.release()                               # this waiter leaves (also when the ticket is garbage-collected)
+    pool.join(key)                                 # another waiter on the queued or running job of key, or None
 
 - At most `max_workers` jobs run at once; the rest wait in submission order.
 - The same key asked while its job is queued or running joins that job: it is computed once
@@ -119,7 +120,9 @@ class JobPool:
             raise PoolConfigError(f"a job pool needs at least 1 worker (got {n})")
         self.max_workers = int(n)
         self._name = name
-        self._lock = threading.Lock()
+        # re-entrant: a Ticket collected by the garbage collector releases itself, which may happen
+        # on a thread that is inside the pool already
+        self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._queue: deque[_Job] = deque()
         self._active: dict[Hashable, _Job] = {}  # queued or running, by key
@@ -144,6 +147,20 @@ class JobPool:
                 self._queue.append(job)
                 self._spawn()
                 self._wake.notify()
+            ident = next(self._ids)
+            job.waiters.add(ident)
+        return Ticket(self, job, ident)
+
+    def join(self, key: Hashable) -> Ticket | None:
+        """A new ticket on the queued or running job of `key` (None when there is none, or it is stopping).
+
+        For a second session that finds a product already being made: it waits for the same job,
+        which then stays wanted while either session waits.
+        """
+        with self._lock:
+            job = self._active.get(key)
+            if job is None or job.cancelling:
+                return None
             ident = next(self._ids)
             job.waiters.add(ident)
         return Ticket(self, job, ident)
@@ -253,10 +270,16 @@ def pool_size() -> int:
     return int(text)
 
 
-def default_pool() -> JobPool:
-    """The process-wide pool (created on first use, sized by pool_size())."""
+def default_pool(size_if_unset: int | None = None) -> JobPool:
+    """The process-wide pool, created on first use with UNIQUE_MAX_JOBS workers.
+
+    Where UNIQUE_MAX_JOBS is unset, the first caller's `size_if_unset` (the app asks for at most
+    2: each of its worker processes holds the models, about 1 GB), else the CPU count. Later
+    calls get the same pool whatever they pass.
+    """
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            _DEFAULT = JobPool(pool_size())
+            unset = not os.environ.get("UNIQUE_MAX_JOBS", "").strip()
+            _DEFAULT = JobPool(size_if_unset if unset and size_if_unset else pool_size())
         return _DEFAULT
