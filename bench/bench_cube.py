@@ -171,7 +171,7 @@ def main() -> None:
 
         # --- Dask: a small measured run, extrapolated to the country-year
         from unique_core.downscale.distributed import cube_area, tiles_of
-        from unique_core.world.coast import coarse_land_mask
+        from unique_core.landmask import coarse_land_mask
 
         area = Region("dask-bench", big.brow0, big.bcol0, 8, 8)  # 12 x 12 km: 4 tiles of 6 km
         nd = 2 if QUICK else 4

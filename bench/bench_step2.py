@@ -28,7 +28,7 @@ from unique_core.downscale.infer import downscale_region, sample_residual  # noq
 from unique_core.gpp.registry import load_model  # noqa: E402
 from unique_core.grid import COARSE_RES, FINE_RES, Region, get_region  # noqa: E402
 from unique_core.world import World  # noqa: E402
-from unique_core.world.coast import coarse_land_mask  # noqa: E402
+from unique_core.landmask import coarse_land_mask  # noqa: E402
 
 DAY = dt.date(2023, 7, 15)
 THREADS = 2

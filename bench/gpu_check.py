@@ -29,7 +29,7 @@ from unique_core.gpp.maps import gpp_m_series  # noqa: E402
 from unique_core.gpp.registry import load_model  # noqa: E402
 from unique_core.grid import FRAME, Region, get_region  # noqa: E402
 from unique_core.world import World  # noqa: E402
-from unique_core.world.coast import coarse_land_mask  # noqa: E402
+from unique_core.landmask import coarse_land_mask  # noqa: E402
 
 YEAR = 2023
 DAY = dt.date(YEAR, 7, 15)

@@ -20,7 +20,7 @@ from unique_core.atomic import write_text  # noqa: E402
 from unique_core.grid import FRAME, Region
 from unique_core.landcover import CLASSES
 from unique_core.world import World
-from unique_core.world.coast import coarse_land_mask
+from unique_core.landmask import coarse_land_mask
 
 TARGETS = {  # share of land, SCIENCE.md (forest split by Korea Forest Service 2020 type shares)
     "urban": 0.075, "paddy": 0.085, "field": 0.08, "deciduous": 0.20, "coniferous": 0.23,

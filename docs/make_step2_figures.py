@@ -190,7 +190,7 @@ def split_map(report: dict) -> None:
     from matplotlib.patches import Rectangle
 
     from unique_core.grid import FRAME_XMAX, FRAME_XMIN, FRAME_YMAX, FRAME_YMIN
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask
 
     land, _ = coarse_land_mask()
     fig, ax = plt.subplots(figsize=(6.4, 6.8))

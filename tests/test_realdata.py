@@ -236,3 +236,28 @@ def test_ingest_check__truncated_dem_and_1e30_dem(copy_dir):
     r = ingest_check(copy_dir)
     assert any("dem.tif" in p and ("truncated" in p or "unreadable" in p) for p in r["problems"]), r["problems"]
     assert r["claims"]["static_layers"]["can_make"] is False
+
+
+def test_real_source__period_is_the_files_and_simulation_only_members_refuse(real_dir, world):
+    """RealDataSource as a DataSource: no simulated period; what only the simulation has says so."""
+    from unique_core.errors import DateError
+    from unique_core.gpp import maps
+
+    src = RealDataSource(real_dir)
+    assert src.period is None and src.simulated is False and str(real_dir) in src.name
+    assert src.check_date(dt.date(2031, 5, 1)) == dt.date(2031, 5, 1)  # whether files hold it is check()'s job
+    with pytest.raises(DateError, match="not a date"):
+        src.check_date("2023-07-15")
+    for call in (lambda: src.static_coarse_country(), lambda: src.day_country(DATE),
+                 lambda: src.modis_country(DATE)):
+        with pytest.raises(ProductError, match="made per region"):
+            call()
+    for call in (lambda: src.day(REGION, DATE), lambda: src.day_coarse(REGION, DATE)):
+        with pytest.raises(ProductError, match="only for the simulated world"):
+            call()
+    # the maps cut days to a source's period: the simulation's, never the real folder's
+    start = dt.date(2015, 1, 10)
+    assert maps._days(world, start, 29, 0)[0] == dt.date(2015, 1, 1)
+    assert len(maps._days(src, start, 29, 0)) == 30 and maps._days(src, start, 29, 0)[0] == dt.date(2014, 12, 12)
+    assert list(maps.source_years(src, dt.date(2022, 11, 1), dt.date(2024, 2, 1))) == [2022, 2023, 2024]
+    assert list(maps.source_years(world, dt.date(2022, 11, 1), dt.date(2024, 2, 1))) == [2022, 2023]

@@ -12,7 +12,8 @@ from unique_core.landcover import N_CLASSES, class_index
 from unique_core.world import World
 from unique_core.world.climate import parse_date
 from unique_core.world import model as world_model
-from unique_core.world.model import HALO_BLOCKS, _pad_blocks, _static, _tile_path, aggregate_static
+from unique_core.sources import HALO_BLOCKS, aggregate_static
+from unique_core.world.model import _pad_blocks, _static, _tile_path
 
 
 def test_static__same_seed_same_bytes_other_seed_differs(small_region):
@@ -165,3 +166,17 @@ def test_modis__is_the_aggregate_of_the_30m_surface(world, mixed_region):
 def test_parse_date__bad_dates(text, message):
     with pytest.raises(DateError, match=message):
         parse_date(text)
+
+
+def test_source_identity_and_period__what_the_protocol_reads(world):
+    """World as a DataSource: its period bounds every day it makes; identity follows the seed."""
+    assert world.period == (dt.date(2015, 1, 1), dt.date(2023, 12, 31))
+    assert world.check_date(dt.date(2023, 12, 31)) == dt.date(2023, 12, 31)
+    for outside in (dt.date(2014, 12, 31), dt.date(2024, 1, 1)):
+        with pytest.raises(DateError, match="outside the simulated period"):
+            world.check_date(outside)
+        with pytest.raises(DateError, match="outside the simulated period"):
+            world.check("gpp_m", outside, Region("r", 100, 100, 1, 1))
+    world.check("dem", None, Region("r", 100, 100, 1, 1))  # a static product needs no date
+    assert world.identity != World(7).identity and world.identity == World().identity
+    assert world.simulated is True and "seed 2026" in world.name

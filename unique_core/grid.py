@@ -288,7 +288,7 @@ def lonlat_box(region: Region) -> tuple[float, float, float, float]:
 
 def land_fraction(region: Region) -> float:
     """Share of the region that is South Korean land, from the 1 km global land mask."""
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask  # imports grid: so here, not at the top
 
     mask, grid = coarse_land_mask()
     rows, cols = region.coarse.window_in(grid)

@@ -47,8 +47,9 @@ from unique_core.errors import DataError, ProductError
 from unique_core.grid import FRAME, Region
 from unique_core.io.geotiff import read_geotiff, write_cog
 from unique_core.raster import dataarray
-from unique_core.world import World
-from unique_core.world.climate import check_date
+from unique_core.sources import DataSource
+from unique_core.world import World  # the default source: the simulation
+from unique_core.world.climate import check_date  # the simulated period (real data has its files' dates)
 
 Progress = Callable[[str, int, int], None] | None
 log = logging.getLogger("unique.products")
@@ -257,9 +258,9 @@ def _sha256(path: Path) -> str:
 class ProductService:
     """Run-or-load of products on the simulated world (the real-data source plugs in the same way)."""
 
-    def __init__(self, root: Path | None = None, world=None):
+    def __init__(self, root: Path | None = None, world: DataSource | None = None):
         """`world`: the simulated World (default), or a unique_core.io.realdata.RealDataSource."""
-        self.world = world or World()
+        self.world: DataSource = world or World()
         default = cache_dir() / ("products" if self.simulated else f"products-real-{self.world.identity}")
         self.root = Path(root) if root else default
         _clean_once(self._cache_top())
@@ -519,7 +520,7 @@ class ProductService:
                              name=product, units="gC m-2 d-1", long_name=SPECS[product].description)
         if product == "modis_ndvi" and country:
             from unique_core.qa import modis_clear
-            from unique_core.world import sensors
+            from unique_core.sources import formats as sensors  # the MOD09GA encoding
 
             m = w.modis_country(date)
             red = m["sur_refl_b01"] * sensors.MODIS_SCALE

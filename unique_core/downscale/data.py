@@ -31,7 +31,8 @@ from unique_core.grid import FRAME, Region
 from unique_core.landcover import KEYS
 from unique_core.qa import landsat_clear
 from unique_core.resample import bilinear
-from unique_core.world import DEFAULT_SEED, World
+from unique_core.sources import DataSource
+from unique_core.world import DEFAULT_SEED, World  # training data: the simulation only
 from unique_core.world import climate as clim
 from unique_core.world import sensors
 
@@ -48,7 +49,7 @@ def channels(scheme: Scheme) -> tuple[str, ...]:
     return ("gpp_m",) if scheme == "s1" else ("gpp_m", *STATIC_CHANNELS)
 
 
-def static_channels(world: World, region: Region) -> np.ndarray:
+def static_channels(world: DataSource, region: Region) -> np.ndarray:
     """S2's static conditioning on a region's 30 m grid, normalised: (14, H, W) float32."""
     st = world.static(region)
     s = np.radians(st.slope)
@@ -67,7 +68,7 @@ def upsample(gpp_m_padded: np.ndarray, region: Region, halo_blocks: int = 1) -> 
 
 def training_tiles(seed: int = 2026, n: int = 16, min_land: float = 0.85) -> list[Region]:
     """`n` tiles of 12 x 12 km on land, spread over the country (deterministic)."""
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask
 
     land, _ = coarse_land_mask()
     rng = np.random.default_rng(seed + 11)
@@ -187,7 +188,7 @@ def _make_shard_job(tile: Region, year: int) -> str:
     return str(make_shard(world, tile, year, models))
 
 
-def _landsat_features_on_date(world: World, region: Region, scene: dict, date: dt.date) -> dict[str, np.ndarray]:
+def _landsat_features_on_date(world: DataSource, region: Region, scene: dict, date: dt.date) -> dict[str, np.ndarray]:
     """GPP_L features of an acquisition on its own date (clear pixels: their own values)."""
     from unique_core.gpp import maps
 

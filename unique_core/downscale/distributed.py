@@ -185,7 +185,7 @@ def cube_area(area: Region, year: int, out: str | Path, *, product: str = "s2", 
     from unique_core.errors import ProductError
     from unique_core.grid import FRAME
     from unique_core.products import ProductService
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask
 
     out = Path(out)
     if out.suffix != ".zarr":

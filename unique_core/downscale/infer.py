@@ -27,6 +27,7 @@ from unique_core.downscale import data as D
 from unique_core.downscale.model import Downscaler
 from unique_core.grid import BLOCK, FINE_PER_BLOCK, Grid, Region
 from unique_core.resample import bilinear
+from unique_core.sources import DataSource
 from unique_core.world import noise
 
 PATCH = 160
@@ -171,8 +172,8 @@ class DownscaleResult:
     conservation_rmse: float  # block-mean RMS difference from GPP_M after any conservation
 
 
-def downscale_region(model: Downscaler, world, region: Region, date: dt.date, gpp_m_model, *, members: int = 1,
-                     steps: int | None = 10, sampler: Literal["ddim", "ddpm"] = "ddim", seed: int = 0,
+def downscale_region(model: Downscaler, world: DataSource, region: Region, date: dt.date, gpp_m_model, *,
+                     members: int = 1, steps: int | None = 10, sampler: Literal["ddim", "ddpm"] = "ddim", seed: int = 0,
                      conserve: bool = False, progress: Callable[[str, int, int], None] | None = None
                      ) -> DownscaleResult:
     """S1/S2 (or the regression baseline) over a region on a date, from the GPP_M model's map."""

@@ -35,6 +35,7 @@ from unique_core.errors import UniqueError
 from unique_core.grid import Grid, Region
 from unique_core.resample import bilinear as _bilinear
 from unique_core.resample import coarse_to_fine_nearest
+from unique_core.sources import DataSource
 
 Method = Literal["bilinear", "nearest", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided", "gpp_l_past"]
 METHODS: tuple[str, ...] = ("bilinear", "nearest", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided",
@@ -222,7 +223,7 @@ class PeerResult:
     info: dict
 
 
-def run_peer(method: Method, world, region: Region, date: dt.date, *, gpp_m_model=None, gpp_l_model=None,
+def run_peer(method: Method, world: DataSource, region: Region, date: dt.date, *, gpp_m_model=None, gpp_l_model=None,
              min_clear: float = 0.3) -> PeerResult:
     """A peer's 30 m map for a region and day, from the shipped Step 1 models (or those given).
 

@@ -8,6 +8,9 @@ Map inputs are built with the same functions as the training table (unique_core.
   cell's elevation with the lapse rate (as at the towers, whose ERA5-Land extracts are read
   at the tower's elevation), VPD from the local temperature and the reanalysis vapour pressure.
 - Plant type: the dominant vegetated class of the cell.
+
+Every function reads its source through unique_core.sources.DataSource: the simulated world and
+a real-data folder give maps by the same code.
 """
 
 from __future__ import annotations
@@ -23,54 +26,54 @@ from unique_core.grid import FRAME, Grid, Region
 from unique_core.landcover import CLASSES, class_index
 from unique_core.qa import landsat_clear, modis_clear
 from unique_core.raster import dataarray
-from unique_core.world import World
-from unique_core.world import climate as clim
-from unique_core.world import sensors
-from unique_core.world.model import HALO_BLOCKS, _lattice_cached, _pad_coarse
+from unique_core.sources import HALO_BLOCKS, DataSource, pad_coarse
+from unique_core.sources import formats
+from unique_core.sources.lattice import cached_weights, interpolate
+from unique_core.sources.physics import LAPSE, saturation_vapour_pressure
 
 Progress = Callable[[int, int], None] | None
 _NONVEG = (class_index("water"), class_index("barren"))
 
 
-def _days(world, date: dt.date, before: int, after: int) -> list[dt.date]:
-    """The days around `date`, cut to the simulated period (real data has the dates its files have)."""
+def _days(world: DataSource, date: dt.date, before: int, after: int) -> list[dt.date]:
+    """The days around `date`, cut to the source's period (real data has the dates its files have)."""
     days = [date + dt.timedelta(k) for k in range(-before, after + 1)]
-    if not getattr(world, "simulated", True):
+    if world.period is None:
         return days
-    first, last = dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
+    first, last = world.period
     return [d for d in days if first <= d <= last]
 
 
-def source_years(world, first: dt.date, last: dt.date) -> range:
-    """The calendar years from `first` to `last`, cut to the simulated period for the simulation."""
-    if not getattr(world, "simulated", True):
+def source_years(world: DataSource, first: dt.date, last: dt.date) -> range:
+    """The calendar years from `first` to `last`, cut to the source's period."""
+    if world.period is None:
         return range(first.year, last.year + 1)
-    return range(max(first.year, clim.FIRST_YEAR), min(last.year, clim.LAST_YEAR) + 1)
+    return range(max(first.year, world.period[0].year), min(last.year, world.period[1].year) + 1)
 
 
-def check_source_date(world, date: dt.date) -> None:
-    if getattr(world, "simulated", True):
-        clim.check_date(date)
+def check_source_date(world: DataSource, date: dt.date) -> None:
+    """DateError when the source cannot have `date` (the simulation: outside its period)."""
+    world.check_date(date)
 
 
-def met_inputs(world: World, grid: Grid, elevation: np.ndarray, date: dt.date) -> dict[str, np.ndarray]:
+def met_inputs(world: DataSource, grid: Grid, elevation: np.ndarray, date: dt.date) -> dict[str, np.ndarray]:
     """Meteorological features on `grid` for `date` (30 days of reanalysis behind it)."""
     days = _days(world, date, 29, 0)
-    lw = _lattice_cached(grid)
-    z_met = clim.interpolate(world.lattice_orography(), lw)
+    lw = cached_weights(grid)
+    z_met = interpolate(world.lattice_orography(), lw)
     dz = (elevation - z_met).astype(np.float32)
     lat = {k: np.stack([world.climate.day(d)[k] for d in days]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
     doy = np.array([d.timetuple().tm_yday for d in days])
     # linear features commute with interpolation: compute them on the lattice, then interpolate
     lat_feats = F.met_features({**{k: lat[k] for k in ("tmin", "tmax", "tmean", "sw", "precip")},
                                 "vpd": np.zeros_like(lat["tmean"])}, doy, at=np.array([len(days) - 1]))
-    out = {k: clim.interpolate(v[0], lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d")}
+    out = {k: interpolate(v[0], lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d")}
     for k in ("tmin", "tmax", "tmean", "tmean_7d"):
-        out[k] = out[k] - clim.LAPSE * dz
+        out[k] = out[k] - LAPSE * dz
     # VPD is not linear in temperature: make the last 7 days on the grid, then average
     recent = range(max(0, len(days) - 7), len(days))
-    vpd = np.stack([np.clip(clim.saturation_vapour_pressure(clim.interpolate(lat["tmean"][k], lw) - clim.LAPSE * dz)
-                            - clim.interpolate(lat["ea"][k], lw), 0, None) for k in recent])
+    vpd = np.stack([np.clip(saturation_vapour_pressure(interpolate(lat["tmean"][k], lw) - LAPSE * dz)
+                            - interpolate(lat["ea"][k], lw), 0, None) for k in recent])
     out["vpd"] = vpd[-1].astype(np.float32)
     out["vpd_7d"] = F.trailing_mean(vpd, 7, at=np.array([len(vpd) - 1]))[0]
     for k in ("doy_sin", "doy_cos"):  # the same for every cell
@@ -96,11 +99,11 @@ def predict_on(model, feats: dict[str, np.ndarray], land: np.ndarray) -> np.ndar
 
 
 # ------------------------------------------------------------------ MODIS / GPP_M
-def modis_observer(world: World, region: Region | None):
+def modis_observer(world: DataSource, region: Region | None):
     """(observe(date) -> MODIS-like bands on the grid, grid, fractions, elevation, land share)."""
     if region is None:
         sc = world.static_coarse_country()
-        padded = _pad_coarse(sc, HALO_BLOCKS * 3)
+        padded = pad_coarse(sc, HALO_BLOCKS * 3)
         return (lambda d: world.modis(FRAME, d, static=padded)), FRAME.coarse, sc.fractions, sc.elevation, sc.land
     halo = HALO_BLOCKS * 3
     scp = world.static_coarse(region, halo_blocks=HALO_BLOCKS)
@@ -111,14 +114,14 @@ def modis_observer(world: World, region: Region | None):
 
 def modis_stack(observe, days: list[dt.date], progress: Progress = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Vegetation indices (T, h, w) and clear masks of MODIS-like days."""
-    names = dict(zip(("blue", "green", "red", "nir", "swir1", "swir2"), sensors.MODIS_BANDS))
+    names = dict(zip(("blue", "green", "red", "nir", "swir1", "swir2"), formats.MODIS_BANDS))
     bands = {b: [] for b in ("blue", "red", "nir", "swir1")}
     clear = []
     for k, d in enumerate(days):
         m = observe(d)
         for b in bands:
-            bands[b].append(m[names[b]].astype(np.float32) * sensors.MODIS_SCALE)
-        clear.append(modis_clear(m["state_1km"]) & (m[names["red"]] != sensors.MODIS_FILL))
+            bands[b].append(m[names[b]].astype(np.float32) * formats.MODIS_SCALE)
+        clear.append(modis_clear(m["state_1km"]) & (m[names["red"]] != formats.MODIS_FILL))
         if progress:
             progress(k + 1, len(days))
     vis = F.vegetation_indices(*(np.stack(bands[b]) for b in ("blue", "red", "nir", "swir1")))
@@ -135,7 +138,7 @@ def modis_features(vis: dict[str, np.ndarray], clear: np.ndarray, centre: int) -
     return feats
 
 
-def modis_inputs(world: World, date: dt.date, region: Region | None = None, progress: Progress = None
+def modis_inputs(world: DataSource, date: dt.date, region: Region | None = None, progress: Progress = None
                  ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray]:
     """GPP_M features on a region's 500 m grid (or the whole frame), the grid, and a land mask."""
     observe, grid, fractions, elevation, land = modis_observer(world, region)
@@ -147,7 +150,7 @@ def modis_inputs(world: World, date: dt.date, region: Region | None = None, prog
     return feats, grid, land > 0.5
 
 
-def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, progress: Progress = None
+def gpp_m_map(model, world: DataSource, date: dt.date, region: Region | None = None, progress: Progress = None
               ) -> xr.DataArray:
     """GPP_M (gC m-2 d-1) at 500 m for a region, or all of South Korea when region is None."""
     check_source_date(world, date)
@@ -159,7 +162,7 @@ def gpp_m_map(model, world: World, date: dt.date, region: Region | None = None, 
 
 
 # ------------------------------------------------------------------ Landsat / GPP_L
-def landsat_stack(world: World, region: Region, first: dt.date, last: dt.date, progress: Progress = None
+def landsat_stack(world: DataSource, region: Region, first: dt.date, last: dt.date, progress: Progress = None
                   ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """(acquisition ordinals (K,), indices {name: (K, H, W)}, clear (K, H, W)) of the region's scenes
     from `first` to `last`: the one reading of Landsat acquisitions for GPP_L, its peers and the evaluation."""
@@ -169,7 +172,7 @@ def landsat_stack(world: World, region: Region, first: dt.date, last: dt.date, p
     for k, d in enumerate(passes):
         scene = world.landsat(region, d)
         if scene is not None:
-            refl = {b: scene[c].astype(np.float32) * sensors.L2_SCALE + sensors.L2_OFFSET
+            refl = {b: scene[c].astype(np.float32) * formats.L2_SCALE + formats.L2_OFFSET
                     for b, c in zip(("blue", "red", "nir", "swir1"), ("SR_B2", "SR_B4", "SR_B5", "SR_B6"))}
             vis = F.vegetation_indices(refl["blue"], refl["red"], refl["nir"], refl["swir1"])
             for v in F.VI_NAMES:
@@ -184,7 +187,7 @@ def landsat_stack(world: World, region: Region, first: dt.date, last: dt.date, p
     return np.array(times), {v: np.stack(s) for v, s in stacks.items()}, np.stack(clears)
 
 
-def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progress = None
+def landsat_inputs(world: DataSource, region: Region, date: dt.date, progress: Progress = None
                    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """GPP_L features on a region's 30 m grid for `date`, and a land mask."""
     st = world.static(region)
@@ -207,7 +210,7 @@ def landsat_inputs(world: World, region: Region, date: dt.date, progress: Progre
     return feats, st.land
 
 
-def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Progress = None) -> xr.DataArray:
+def gpp_l_map(model, world: DataSource, region: Region, date: dt.date, progress: Progress = None) -> xr.DataArray:
     """GPP_L (gC m-2 d-1) at 30 m for a region and day (interpolated Landsat-like inputs)."""
     check_source_date(world, date)
     feats, land = landsat_inputs(world, region, date, progress)
@@ -218,21 +221,21 @@ def gpp_l_map(model, world: World, region: Region, date: dt.date, progress: Prog
 
 
 # ------------------------------------------------------------------ a region-year of GPP_M, vectorised
-def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date]) -> dict[str, np.ndarray]:
+def met_year(world: DataSource, grid: Grid, elevation: np.ndarray, days: list[dt.date]) -> dict[str, np.ndarray]:
     """Meteorological features (T, h, w) for consecutive days, computed as in `met_inputs`."""
     ext = _days(world, days[0], 29, 0)[:-1] + days  # the 29 days before the first, for the trailing means
-    lw = _lattice_cached(grid)
-    dz = (elevation - clim.interpolate(world.lattice_orography(), lw)).astype(np.float32)
+    lw = cached_weights(grid)
+    dz = (elevation - interpolate(world.lattice_orography(), lw)).astype(np.float32)
     lat = {k: np.stack([world.climate.day(d)[k] for d in ext]) for k in ("tmin", "tmax", "tmean", "sw", "precip", "ea")}
     doy = np.array([d.timetuple().tm_yday for d in ext])
     at = np.arange(len(ext) - len(days), len(ext))
     lat_feats = F.met_features({**{k: lat[k] for k in ("tmin", "tmax", "tmean", "sw", "precip")},
                                 "vpd": np.zeros_like(lat["tmean"])}, doy, at=at)
-    out = {k: clim.interpolate(v, lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d", "doy_sin", "doy_cos")}
+    out = {k: interpolate(v, lw) for k, v in lat_feats.items() if k not in ("vpd", "vpd_7d", "doy_sin", "doy_cos")}
     for k in ("tmin", "tmax", "tmean", "tmean_7d"):
-        out[k] = out[k] - clim.LAPSE * dz[None]
-    vpd = np.clip(clim.saturation_vapour_pressure(clim.interpolate(lat["tmean"], lw) - clim.LAPSE * dz[None])
-                  - clim.interpolate(lat["ea"], lw), 0, None).astype(np.float32)
+        out[k] = out[k] - LAPSE * dz[None]
+    vpd = np.clip(saturation_vapour_pressure(interpolate(lat["tmean"], lw) - LAPSE * dz[None])
+                  - interpolate(lat["ea"], lw), 0, None).astype(np.float32)
     out["vpd"] = vpd[at]
     out["vpd_7d"] = F.trailing_mean(vpd, 7, at=at)
     for k in ("doy_sin", "doy_cos"):
@@ -240,7 +243,7 @@ def met_year(world: World, grid: Grid, elevation: np.ndarray, days: list[dt.date
     return out
 
 
-def gpp_m_series(model, world: World, region: Region, start: dt.date, end: dt.date, progress: Progress = None
+def gpp_m_series(model, world: DataSource, region: Region, start: dt.date, end: dt.date, progress: Progress = None
                  ) -> tuple[np.ndarray, list[dt.date]]:
     """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
     check_source_date(world, start)

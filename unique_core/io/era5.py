@@ -29,7 +29,8 @@ import pandas as pd
 import xarray as xr
 
 from unique_core.errors import DataError
-from unique_core.world import climate as clim
+from unique_core.sources import lattice
+from unique_core.sources.physics import saturation_vapour_pressure, soil_water, toa_daily_mean
 
 REQUIRED = ("t2m", "d2m", "ssrd", "tp")
 CF_NAMES = {"tas": "t2m", "tdps": "d2m", "tasmin": "t2m_min", "tasmax": "t2m_max", "rsds": "ssrd", "pr": "tp",
@@ -282,14 +283,14 @@ class RealClimate:
         self._add_soil_water()
 
     def _lattice_index(self, ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-        i = np.rint((ds["latitude"].values - clim.LAT0) / clim.STEP).astype(int)
-        j = np.rint((ds["longitude"].values - clim.LON0) / clim.STEP).astype(int)
+        i = np.rint((ds["latitude"].values - lattice.LAT0) / lattice.STEP).astype(int)
+        j = np.rint((ds["longitude"].values - lattice.LON0) / lattice.STEP).astype(int)
         return i, j
 
     def _place(self, values: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        out = np.full((clim.NLAT, clim.NLON), np.nan, np.float32)
-        ii = (i >= 0) & (i < clim.NLAT)
-        jj = (j >= 0) & (j < clim.NLON)
+        out = np.full((lattice.NLAT, lattice.NLON), np.nan, np.float32)
+        ii = (i >= 0) & (i < lattice.NLAT)
+        jj = (j >= 0) & (j < lattice.NLON)
         out[np.ix_(i[ii], j[jj])] = values[np.ix_(ii, jj)]
         return out
 
@@ -303,21 +304,21 @@ class RealClimate:
             z = ds["z"].isel(time=0) if "time" in ds["z"].dims else ds["z"]
             self.orography = np.nan_to_num(self._place(z.values / 9.80665, i, j), nan=0.0)
         for d, f in daily_fields(ds, path).items():
-            ea = clim.saturation_vapour_pressure(f["td"])
+            ea = saturation_vapour_pressure(f["td"])
             fields = {"tmean": f["tmean"], "tmin": f["tmin"], "tmax": f["tmax"], "ea": ea,
-                      "vpd": np.clip(clim.saturation_vapour_pressure(f["tmean"]) - ea, 0, None),
+                      "vpd": np.clip(saturation_vapour_pressure(f["tmean"]) - ea, 0, None),
                       "sw": f["sw"], "precip": f["precip"]}
             self._days[d] = {k: self._place(np.asarray(v, np.float32), i, j) for k, v in fields.items()}
 
     def _add_soil_water(self) -> None:
         days = sorted(self._days)
         stack = {k: np.stack([self._days[d][k] for d in days]) for k in ("precip", "tmean", "sw")}
-        beta, _ = clim.soil_water(np.nan_to_num(stack["precip"]), np.nan_to_num(stack["tmean"]),
+        beta, _ = soil_water(np.nan_to_num(stack["precip"]), np.nan_to_num(stack["tmean"]),
                                   np.nan_to_num(stack["sw"]))
-        lat = clim.lattice_lonlat()[1][:, None]
+        lat = lattice.lattice_lonlat()[1][:, None]
         for k, d in enumerate(days):
             doy = d.timetuple().tm_yday
-            clear = 0.76 * clim.toa_daily_mean(np.broadcast_to(lat, (clim.NLAT, clim.NLON)), np.full((1, 1), doy))
+            clear = 0.76 * toa_daily_mean(np.broadcast_to(lat, (lattice.NLAT, lattice.NLON)), np.full((1, 1), doy))
             self._days[d]["beta"] = beta[k].astype(np.float32)
             self._days[d]["sw_clear"] = clear.astype(np.float32)
             ci = np.clip(self._days[d]["sw"] / np.maximum(clear, 1.0), 0, 1)
@@ -336,7 +337,7 @@ class RealClimate:
 
     def covers(self, grid) -> bool:
         """Whether the lattice cells around a grid all have data."""
-        w = clim.lattice_weights(grid)
+        w = lattice.lattice_weights(grid)
         i0, i1 = int(np.floor(w.fi.min())), int(np.ceil(w.fi.max()))
         j0, j1 = int(np.floor(w.fj.min())), int(np.ceil(w.fj.max()))
         sample = self._days[self.dates[0]]["tmean"]

@@ -12,38 +12,23 @@
   tp (m per day), as ERA5-Land stores them; the reader converts to degC, W m-2, mm and hPa.
 
 Readers return tidy tables with the project's names: blue, green, red, nir, swir1, swir2
-(surface reflectance 0-1) and qa.
+(surface reflectance 0-1) and qa. The column names and the writers (which the simulated network
+uses) are defined with the folder format in unique_core.sources.sitefiles.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from unique_core.atomic import atomic_path
 from unique_core.errors import DataError
-from unique_core.world.climate import saturation_vapour_pressure
-
-BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
-MODIS_PREFIX = "MOD09GA_061_"
-MODIS_COLS = {"blue": "sur_refl_b03_1", "green": "sur_refl_b04_1", "red": "sur_refl_b01_1",
-              "nir": "sur_refl_b02_1", "swir1": "sur_refl_b06_1", "swir2": "sur_refl_b07_1"}
-MODIS_STATE = "state_1km_1"
-MODIS_FILL = -28672
-LANDSAT_COLS = {"blue": "SR_B2", "green": "SR_B3", "red": "SR_B4", "nir": "SR_B5", "swir1": "SR_B6", "swir2": "SR_B7"}
-L2_SCALE, L2_OFFSET = 0.0000275, -0.2
-
-
-def _write_csv(path: Path, df: pd.DataFrame) -> Path:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    with atomic_path(path, suffix=".csv") as tmp:
-        tmp.write_text(buf.getvalue())
-    return path
+from unique_core.sources.formats import L2_OFFSET, L2_SCALE
+from unique_core.sources.physics import saturation_vapour_pressure
+from unique_core.sources.sitefiles import (BANDS, LANDSAT_COLS, MODIS_COLS, MODIS_FILL, MODIS_PREFIX,  # noqa: F401
+                                           MODIS_STATE)
 
 
 def _read(path: Path, needed: list[str], what: str) -> pd.DataFrame:
@@ -60,18 +45,6 @@ def _read(path: Path, needed: list[str], what: str) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ MODIS (AppEEARS)
-def write_modis_extract(path: str | Path, site_id: str, lat: float, lon: float, dates: list,
-                        dn: dict[str, np.ndarray], state: np.ndarray) -> Path:
-    """dn: scaled integers by band name (blue..swir2), MODIS_FILL where missing."""
-    df = pd.DataFrame({"ID": site_id, "Category": site_id, "Latitude": lat, "Longitude": lon,
-                       "Date": [d.isoformat() for d in dates], "MODIS_Tile": "h28v05"})
-    for band, col in MODIS_COLS.items():
-        v = np.asarray(dn[band]).astype(float)
-        df[MODIS_PREFIX + col] = np.where(v == MODIS_FILL, MODIS_FILL, np.round(v * 0.0001, 4))
-    df[MODIS_PREFIX + MODIS_STATE] = np.asarray(state).astype(int)
-    return _write_csv(Path(path), df)
-
-
 _APPEEARS_COL = re.compile(r"^(?P<product>M[OYC]D\d{2}[A-Z0-9]{1,4})_(?P<ver>\d{3})_(?P<layer>.+)$")
 APPEEARS_FILLS = (32767.0, -28672.0, -3000.0, -1000.0, 65535.0, 255.0)
 
@@ -153,20 +126,6 @@ def _read_mcd43_extract(path: Path, header: list[str]) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ Landsat (Earth Engine)
-def write_landsat_extract(path: str | Path, site_id: str, rows: list[dict]) -> Path:
-    """rows: dicts with date, satellite (LC08/LC09), path, row, SR_B2..SR_B7 (DN) and QA_PIXEL."""
-    records = []
-    for r in rows:
-        d = r["date"]
-        rec = {"system:index": f"{r['satellite']}_{r['path']:03d}{r['row']:03d}_{d:%Y%m%d}", "site_id": site_id,
-               "date": d.isoformat()}
-        rec.update({c: int(r[c]) for c in LANDSAT_COLS.values()})
-        rec["QA_PIXEL"] = int(r["QA_PIXEL"])
-        records.append(rec)
-    cols = ["system:index", "site_id", "date", *LANDSAT_COLS.values(), "QA_PIXEL"]
-    return _write_csv(Path(path), pd.DataFrame(records, columns=cols))
-
-
 def read_landsat_extract(path: str | Path) -> pd.DataFrame:
     """date, satellite, blue..swir2 (reflectance; NaN for fill) and qa (QA_PIXEL) per acquisition."""
     path = Path(path)
@@ -187,22 +146,6 @@ def read_landsat_extract(path: str | Path) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ ERA5-Land at a site
-def write_era5land_point(path: str | Path, dates: list, tmean_c, tmin_c, tmax_c, ea_hpa, sw_wm2, precip_mm) -> Path:
-    """Daily ERA5-Land-like values in ERA5 units (K, J m-2 per day, m per day)."""
-    ea = np.clip(np.asarray(ea_hpa, float), 1e-3, None)
-    # dewpoint from actual vapour pressure (inverse Magnus)
-    g = np.log(ea / 6.1078)
-    td = 237.3 * g / (17.27 - g)
-    df = pd.DataFrame({"date": [d.isoformat() for d in dates],
-                       "t2m": np.round(np.asarray(tmean_c) + 273.15, 3),
-                       "t2m_min": np.round(np.asarray(tmin_c) + 273.15, 3),
-                       "t2m_max": np.round(np.asarray(tmax_c) + 273.15, 3),
-                       "d2m": np.round(td + 273.15, 3),
-                       "ssrd": np.round(np.asarray(sw_wm2) * 86400.0, 0),
-                       "tp": np.round(np.asarray(precip_mm) / 1000.0, 6)})
-    return _write_csv(Path(path), df)
-
-
 def era5_to_met(t2m_k, t2m_min_k, t2m_max_k, d2m_k, ssrd_j_day, tp_m_day) -> dict[str, np.ndarray]:
     """ERA5-Land daily values -> degC, hPa, W m-2 and mm (Tetens/Magnus VPD from dewpoint)."""
     tmean = np.asarray(t2m_k, float) - 273.15

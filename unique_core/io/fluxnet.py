@@ -8,15 +8,14 @@ files are refused with what to download instead; absurd shapes (megabyte header 
 of columns) are refused from the first bytes, before any parsing; ragged rows, text in numeric
 columns, infinities and implausible values are reported with the column and the lines.
 
-Writing: the simulated towers are written with the full 334-column FLUXNET2015 header
-(assets/fluxnet2015_fullset_dd_columns.txt, taken from a real file), -9999 where a quantity
-is not simulated.
+Writing lives with the folder format in unique_core.sources.sitefiles (the simulated towers
+are written with the full 334-column FLUXNET2015 header, -9999 where a quantity is not
+simulated); `file_name`, `fullset_columns` and `write_fluxnet_dd` are imported here so this
+module stays the one place to go for FLUXNET files.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +24,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from unique_core.atomic import atomic_path
 from unique_core.errors import DataError
-from unique_core.resources import fluxnet_columns_file
-
-MISSING = -9999
+from unique_core.sources.sitefiles import MISSING, TIMESTAMP, file_name, fullset_columns, write_fluxnet_dd  # noqa: F401
 
 # Standard column names (FLUXNET / ONEFlux)
-TIMESTAMP = "TIMESTAMP"
 QC = "NEE_VUT_REF_QC"
 GPP_NT = "GPP_NT_VUT_REF"
 GPP_DT = "GPP_DT_VUT_REF"
@@ -67,12 +62,6 @@ BOUNDS = {GPP_NT: (-15.0, 40.0), GPP_DT: (-15.0, 40.0), QC: (0.0, 1.0), TA: (-60
           P_ERA: (0.0, 1000.0)}
 _UNITS = {GPP_NT: "gC m-2 d-1", GPP_DT: "gC m-2 d-1", QC: "fraction of good half-hours", TA: "degC",
           SW: "W m-2", VPD: "hPa", P: "mm d-1", TA_ERA: "degC", SW_ERA: "W m-2", VPD_ERA: "hPa", P_ERA: "mm d-1"}
-
-
-@functools.lru_cache(maxsize=1)
-def fullset_columns() -> tuple[str, ...]:
-    """The 334 columns of a real FLUXNET2015 FULLSET daily file, in order."""
-    return tuple(fluxnet_columns_file().read_text().strip().split(","))
 
 
 def site_id_from_name(path: Path) -> str | None:
@@ -286,31 +275,3 @@ def summarize(path: str | Path, *, min_qc: float = 0.8, partition: Partition = "
         if df[name].isna().all():
             s.warnings.append(f"{path}: {c} missing or empty")
     return s
-
-
-def file_name(site_id: str, first_year: int, last_year: int, version: str = "1-4") -> str:
-    return f"FLX_{site_id}_FLUXNET2015_FULLSET_DD_{first_year}-{last_year}_{version}.csv"
-
-
-def write_fluxnet_dd(path: str | Path, values: dict[str, np.ndarray], dates: list) -> Path:
-    """Write a FULLSET DD file (all 334 columns, in order; -9999 where `values` has none).
-
-    `values` maps FLUXNET column names to arrays over `dates` (NaN becomes -9999).
-    """
-    columns = fullset_columns()
-    unknown = set(values) - set(columns)
-    if unknown:
-        raise DataError(f"not FLUXNET2015 columns: {sorted(unknown)}")
-    n = len(dates)
-    table = {c: np.full(n, float(MISSING)) for c in columns if c != TIMESTAMP}
-    for c, v in values.items():
-        v = np.asarray(v, dtype=float)
-        table[c] = np.where(np.isfinite(v), v, MISSING)
-    df = pd.DataFrame(table, columns=[c for c in columns if c != TIMESTAMP])
-    df.insert(0, TIMESTAMP, [d.strftime("%Y%m%d") for d in dates])
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format="%.5g")
-    path = Path(path)
-    with atomic_path(path, suffix=".csv") as tmp:
-        tmp.write_text(buf.getvalue())
-    return path

@@ -9,9 +9,10 @@
       landcover/landcover.tif  a categorical land-cover map in any CRS
       landcover/classes.csv    value,class
 
-`RealDataSource` offers the methods the maps and the downscaler use on the simulated world
+`RealDataSource` implements unique_core.sources.DataSource, as the simulated world does
 (static layers, MODIS days, Landsat scenes, daily reanalysis on the 0.1 degree lattice), so
-GPP_M, GPP_L, S1 and S2 are made from real files by the same code.
+GPP_M, GPP_L, S1 and S2 are made from real files by the same code. What only the simulation
+has (the true GPP, whole-country work) is refused with a ProductError saying so.
 """
 
 from __future__ import annotations
@@ -23,22 +24,25 @@ from pathlib import Path
 
 import numpy as np
 
-from unique_core.errors import DataError, ProductError, UniqueError
-from unique_core.grid import FINE_RES, Grid, Region
+from unique_core.errors import DataError, DateError, ProductError, UniqueError
+from unique_core.grid import FINE_RES, Grid, Region, from_lonlat
 from unique_core.io import landsat as L
 from unique_core.io import modis as M
 from unique_core.io import surface as S
 from unique_core.io.era5 import RealClimate, inspect as inspect_era5
 from unique_core.landcover import class_index
-from unique_core.world import climate as clim
-from unique_core.world.model import Static, StaticCoarse, aggregate_static
-from unique_core.world.terrain import slope_aspect
+from unique_core.sources import lattice
+from unique_core.sources.fields import Day, Static, StaticCoarse, aggregate_static
+from unique_core.sources.physics import slope_aspect
 
+_PER_REGION = "with real data, products are made per region (at most 30 x 30 km): choose a region"
 LAYOUT = {"flux": "flux/", "landsat": "landsat/", "modis": "modis/", "era5land": "era5land/*.nc",
           "dem": "dem/dem.tif", "landcover": "landcover/landcover.tif", "classes": "landcover/classes.csv"}
 
 
 class _Terrain:
+    """The folder's DEM, read on any grid (the protocol's `terrain`)."""
+
     def __init__(self, source: "RealDataSource"):
         self.source = source
 
@@ -47,7 +51,7 @@ class _Terrain:
 
 
 class RealDataSource:
-    """Real files in the layout above, seen through the simulated world's interface."""
+    """Real files in the layout above, as a unique_core.sources.DataSource."""
 
     simulated = False
     seed = 0
@@ -63,6 +67,18 @@ class RealDataSource:
     def identity(self) -> str:
         """Identifies the data in product keys (the folder's resolved path)."""
         return hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:16]
+
+    @property
+    def name(self) -> str:
+        return f"real data in {self.folder}"
+
+    period = None  # real data has the dates its files have; each reader says when a day is missing
+
+    def check_date(self, date: dt.date) -> dt.date:
+        """Any calendar date (whether the files hold it is `check`'s question)."""
+        if not isinstance(date, dt.date):
+            raise DateError(f"{date!r} is not a date: give YYYY-MM-DD")
+        return date
 
     # ------------------------------------------------------------------ inventories (lazy)
     @functools.cached_property
@@ -90,10 +106,8 @@ class RealDataSource:
     @functools.cached_property
     def _dem_orography(self) -> np.ndarray:
         b = S.bounds_lonlat(self.folder / LAYOUT["dem"])
-        lon, lat = clim.lattice_lonlat()
-        out = np.zeros((clim.NLAT, clim.NLON), np.float32)
-        from unique_core.grid import from_lonlat
-
+        lon, lat = lattice.lattice_lonlat()
+        out = np.zeros((lattice.NLAT, lattice.NLON), np.float32)
         for i, la in enumerate(lat):
             for j, lo in enumerate(lon):
                 if not (b[0] - 0.05 <= lo <= b[2] + 0.05 and b[1] - 0.05 <= la <= b[3] + 0.05):
@@ -117,13 +131,20 @@ class RealDataSource:
                    region.nbrows + 2 * halo_blocks, region.nbcols + 2 * halo_blocks)
         return aggregate_static(self.static(r.fine), r.coarse)
 
-    def static_coarse_country(self, progress=None):
-        raise ProductError("with real data, products are made per region (at most 30 x 30 km): choose a region")
+    def static_coarse_country(self, progress=None) -> StaticCoarse:
+        raise ProductError(_PER_REGION)
 
-    def day(self, region, date):
+    def day_country(self, date: dt.date) -> Day:
+        raise ProductError(_PER_REGION)
+
+    def modis_country(self, date: dt.date) -> dict[str, np.ndarray]:
+        raise ProductError(_PER_REGION)
+
+    def day(self, region, date) -> Day:
         raise ProductError("the true GPP exists only for the simulated world")
 
-    day_coarse = day
+    def day_coarse(self, region, date, *, halo_blocks: int = 0, static: StaticCoarse | None = None) -> Day:
+        raise ProductError("the true GPP exists only for the simulated world")
 
     # ------------------------------------------------------------------ observations
     def modis(self, region: Region, date: dt.date, *, static: StaticCoarse | None = None) -> dict[str, np.ndarray]:

@@ -155,7 +155,7 @@ def relief_overlay():
 def coast():
     """The coastline of the simulated land (viz.basemap.Coast), the same for every session."""
     from unique_core.viz.basemap import coastlines
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask
 
     mask, grid = coarse_land_mask()
     return coastlines(mask, grid)
@@ -213,7 +213,7 @@ def cached_dates(product: str, region: Region, source: str) -> list[dt.date]:
 def hillshade(region: Region, source: str = "simulated"):
     """The region's hillshade (0-1) from its DEM product (so it costs no terrain run of its own)."""
     from unique_core.raster import dataarray
-    from unique_core.world.terrain import hillshade as shade
+    from unique_core.sources.physics import hillshade as shade
 
     dem = product("dem", None, region, source)
     elev = np.nan_to_num(np.asarray(dem.values, dtype=np.float64), nan=0.0)
@@ -251,7 +251,7 @@ def land_overlay():
     """South Korea's land at 500 m for the country map (the same for every session)."""
     from unique_core.raster import dataarray
     from unique_core.viz import maps
-    from unique_core.world.coast import coarse_land_mask
+    from unique_core.landmask import coarse_land_mask
 
     mask, grid = coarse_land_mask()
     return maps.land_overlay(dataarray(mask.astype("float32"), grid, name="land", units="1",

@@ -8,9 +8,13 @@ with the westerlies and whose amplitudes follow AR(1) processes in time. Each ye
 own rainy season (Changma) and typhoons; 2020 keeps its record 54-day Changma.
 
 Fields are made once for the whole period (a few seconds) and cached per year. At 30 m,
-`downscale_to` interpolates bilinearly in lon/lat and applies a 6.5 K/km lapse rate to
+the world interpolates them bilinearly in lon/lat and applies a 6.5 K/km lapse rate to
 temperature, keeps the actual vapour pressure (so VPD follows the local temperature), and
 shades shortwave radiation by slope and aspect.
+
+The lattice (unique_core.sources.lattice) and the physics (unique_core.sources.physics) are
+shared with the ERA5-Land reader; their names are imported here, so `climate.interpolate`,
+`climate.LAT0` and the like read as the simulated climate's own.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ from scipy.special import ndtri
 from unique_core.cache import load_npz, save_npz
 from unique_core.config import cache_dir
 from unique_core.errors import DateError
-from unique_core.grid import Grid, from_lonlat
+from unique_core.grid import from_lonlat
+from unique_core.sources.lattice import (LAT0, LON0, NLAT, NLON, STEP, LatticeWeights, interpolate,  # noqa: F401
+                                         lattice_lonlat, lattice_weights)
+from unique_core.sources.physics import (LAPSE, saturation_vapour_pressure, solar_declination,  # noqa: F401
+                                         soil_water, toa_daily_mean)
 from unique_core.world import noise
 
 FIRST_YEAR, LAST_YEAR = 2015, 2023
-LON0, LAT0, STEP = 124.4, 32.9, 0.1  # lattice points at multiples of 0.1 degree, as ERA5-Land
-NLON, NLAT = 69, 60  # 124.4-131.2 E, 32.9-38.8 N
-LAPSE = 0.0065  # K per m
 VARIABLES = ("tmean", "tmin", "tmax", "vpd", "sw", "sw_clear", "precip", "cloud", "beta", "ea")
 UNITS = {"tmean": "degC", "tmin": "degC", "tmax": "degC", "vpd": "hPa", "sw": "W m-2",
          "sw_clear": "W m-2", "precip": "mm d-1", "cloud": "1", "beta": "1", "ea": "hPa"}
@@ -42,11 +47,6 @@ LONG_NAMES = {"tmean": "daily mean 2 m air temperature", "tmin": "daily minimum 
               "precip": "daily precipitation", "cloud": "daytime cloud cover fraction",
               "beta": "soil-water stress factor (1 = unstressed)", "ea": "actual vapour pressure"}
 _VERSION = 1
-
-
-def lattice_lonlat() -> tuple[np.ndarray, np.ndarray]:
-    """Longitudes and latitudes (degrees) of the 0.1 degree lattice, 1-D, south to north."""
-    return LON0 + STEP * np.arange(NLON), LAT0 + STEP * np.arange(NLAT)
 
 
 def check_date(date: dt.date) -> dt.date:
@@ -65,45 +65,6 @@ def parse_date(text: str) -> dt.date:
     except ValueError:
         raise DateError(f"{text!r} is not a date: give YYYY-MM-DD, e.g. 2023-07-15") from None
     return check_date(date)
-
-
-def saturation_vapour_pressure(t_c: np.ndarray) -> np.ndarray:
-    """Tetens/Magnus saturation vapour pressure (hPa) over water at t_c (degC)."""
-    return 6.1078 * np.exp(17.27 * t_c / (t_c + 237.3))
-
-
-def toa_daily_mean(lat_deg: np.ndarray, doy: np.ndarray) -> np.ndarray:
-    """Top-of-atmosphere shortwave, daily mean (W m-2), for latitudes and days of year."""
-    lat = np.radians(lat_deg)
-    decl = 0.409 * np.sin(2 * np.pi * doy / 365.0 - 1.39)
-    dr = 1 + 0.033 * np.cos(2 * np.pi * doy / 365.0)
-    ws = np.arccos(np.clip(-np.tan(lat) * np.tan(decl), -1, 1))
-    return 1367.0 / np.pi * dr * (ws * np.sin(lat) * np.sin(decl) + np.cos(lat) * np.cos(decl) * np.sin(ws))
-
-
-def solar_declination(doy: np.ndarray | int) -> np.ndarray:
-    return 0.409 * np.sin(2 * np.pi * np.asarray(doy) / 365.0 - 1.39)
-
-
-BUCKET_MM = 150.0
-
-
-def soil_water(precip: np.ndarray, tmean: np.ndarray, sw: np.ndarray,
-               start_mm: np.ndarray | float = 120.0) -> tuple[np.ndarray, np.ndarray]:
-    """Daily soil-water stress factor from a 150 mm bucket with Priestley-Taylor demand.
-
-    precip (mm d-1), tmean (degC), sw (W m-2): arrays (days, ...). Returns beta (days, ...),
-    1 when the bucket is at least half full falling to 0 near 12 %, and the final content (mm).
-    """
-    bucket = np.broadcast_to(np.asarray(start_mm, dtype=float), precip.shape[1:]).copy()
-    beta = np.empty(precip.shape, dtype=float)
-    for k in range(precip.shape[0]):
-        tc = tmean[k]
-        s_ = 4098 * saturation_vapour_pressure(tc) / 10 / (tc + 237.3) ** 2  # kPa K-1
-        pet = np.clip(1.26 * s_ / (s_ + 0.066) * 0.55 * sw[k] * 0.0864 / 2.45, 0, None)
-        bucket = np.clip(bucket + precip[k] - pet * np.clip(bucket / BUCKET_MM, 0, 1) ** 0.7, 0, BUCKET_MM)
-        beta[k] = np.clip((bucket / BUCKET_MM - 0.12) / 0.38, 0.0, 1.0)
-    return beta, bucket
 
 
 @dataclass(frozen=True)
@@ -315,49 +276,3 @@ class Climate:
 @functools.lru_cache(maxsize=3)
 def _year_cache(climate: Climate, year: int) -> dict[str, np.ndarray]:
     return climate.year(year)
-
-
-@dataclass(frozen=True)
-class LatticeWeights:
-    """Where each cell of a grid falls on the 0.1 degree lattice (fractional indices)."""
-
-    fi: np.ndarray  # fractional row (latitude) index
-    fj: np.ndarray  # fractional column (longitude) index
-
-
-def lattice_weights(grid: Grid) -> LatticeWeights:
-    """Fractional lattice indices of every cell centre of `grid`.
-
-    Lon/lat are computed exactly at 500 m frame cells and interpolated bilinearly to finer
-    grids (an error far below a metre), which keeps the result independent of the grid's cut.
-    """
-    from unique_core.grid import COARSE_RES
-    from unique_core.resample import bilinear
-
-    if grid.res >= COARSE_RES:
-        lon, lat = grid.lonlat()
-    else:
-        ratio = COARSE_RES / grid.res
-        r0 = int(np.floor(grid.row0 / ratio)) - 1
-        c0 = int(np.floor(grid.col0 / ratio)) - 1
-        r1 = int(np.ceil((grid.row0 + grid.height) / ratio)) + 1
-        c1 = int(np.ceil((grid.col0 + grid.width) / ratio)) + 1
-        coarse = Grid(COARSE_RES, r0, c0, r1 - r0, c1 - c0)
-        clon, clat = coarse.lonlat()
-        lon, lat = bilinear(np.stack([clon, clat]), coarse, grid)
-    return LatticeWeights(((lat - LAT0) / STEP).astype(np.float32), ((lon - LON0) / STEP).astype(np.float32))
-
-
-def interpolate(field: np.ndarray, w: LatticeWeights) -> np.ndarray:
-    """Bilinear interpolation of a lattice field (..., NLAT, NLON) at the cells of `w`."""
-    fi = np.clip(w.fi, 0, NLAT - 1.001)
-    fj = np.clip(w.fj, 0, NLON - 1.001)
-    i0 = fi.astype(np.int32)
-    j0 = fj.astype(np.int32)
-    a = fi - i0
-    b = fj - j0
-    f00 = field[..., i0, j0]
-    f01 = field[..., i0, j0 + 1]
-    f10 = field[..., i0 + 1, j0]
-    f11 = field[..., i0 + 1, j0 + 1]
-    return ((1 - a) * ((1 - b) * f00 + b * f01) + a * ((1 - b) * f10 + b * f11)).astype(np.float32)

@@ -7,15 +7,15 @@
     l = world.landsat(region, date)       # a Landsat-like C2 L2 scene, if one was acquired
     m = world.modis(region, date)         # a MODIS-like MOD09GA day
 
-Every output is a plain dataclass of numpy arrays on a `Grid`; `unique_core.raster` turns them
-into xarray objects with CRS and units for the rest of the system.
+Every output is a plain dataclass of numpy arrays on a `Grid` (unique_core.sources.fields);
+`unique_core.raster` turns them into xarray objects with CRS and units for the rest of the
+system. `World` implements unique_core.sources.DataSource, as the real-data folder does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -24,77 +24,20 @@ import numpy as np
 from unique_core.errors import DateError
 from unique_core.grid import COARSE_PER_BLOCK, FINE_RES, FRAME, Grid, Region
 from unique_core.landcover import N_CLASSES, class_index
-from unique_core.resample import bilinear, fine_to_coarse
+from unique_core.landmask import coarse_land_mask, coast_distance_coarse
+from unique_core.sources import formats
+from unique_core.sources.fields import COARSE_FIELDS as _COARSE_FIELDS  # the fields kept per box in the world cache
+from unique_core.sources.fields import HALO_BLOCKS, Day, Static, StaticCoarse, aggregate_static, crop_coarse, pad_coarse
+from unique_core.sources.lattice import cached_weights
+from unique_core.sources.physics import slope_aspect
 from unique_core.world import climate as clim
 from unique_core.world import noise, sensors, vegetation
-from unique_core.world.coast import coast_distance_coarse, south_korea
+from unique_core.world.coast import south_korea
 from unique_core.world.landcover import classify_subpixels, decision_scores
-from unique_core.world.terrain import Terrain, TerrainFields, slope_aspect
+from unique_core.world.terrain import Terrain, TerrainFields
 
 DEFAULT_SEED = 2026
 WORLD_VERSION = "1"  # bump when generated values change; caches are keyed by it
-HALO_BLOCKS = 1  # 500 m products are computed with one 1.5 km block of halo (sensor blur)
-
-
-@dataclass
-class Static:
-    """Static layers of a region at 30 m."""
-
-    grid: Grid
-    elevation: np.ndarray  # m
-    slope: np.ndarray  # degrees
-    aspect: np.ndarray  # degrees clockwise from north (downslope)
-    rok: np.ndarray  # bool: on the South Korean side of the border
-    land: np.ndarray  # bool: land (30 m coastline)
-    fractions: np.ndarray  # (N_CLASSES, H, W) share of each class, from the 5 m map
-    vigor: np.ndarray  # canopy vigour multiplier (stand/parcel scale)
-    jitter: np.ndarray  # days: stand-scale shift of spring phenology
-    parcel: np.ndarray  # uniform 0-1 per field parcel (crop calendars)
-    landcover_5m: np.ndarray | None = None  # (6H, 6W) class ids, when asked for
-
-    @property
-    def landcover(self) -> np.ndarray:
-        """Dominant class id per 30 m pixel (0 outside South Korea)."""
-        return np.where(self.rok, self.fractions.argmax(axis=0) + 1, 0).astype(np.uint8)
-
-
-@dataclass
-class StaticCoarse:
-    """Static aggregates on a 500 m grid (exact area means of the 30 m layers)."""
-
-    grid: Grid
-    fractions: np.ndarray  # (N_CLASSES, h, w)
-    elevation: np.ndarray  # mean elevation (m)
-    class_elevation: np.ndarray  # (N_CLASSES, h, w) mean elevation of each class (m)
-    rok: np.ndarray  # share on the South Korean side
-    land: np.ndarray  # share of land
-    cos_slope: np.ndarray
-    south_slope: np.ndarray  # mean of sin(slope) * -cos(aspect)
-
-
-@dataclass
-class Day:
-    """One day of the surface on a grid (30 m or 500 m)."""
-
-    grid: Grid
-    date: dt.date
-    gpp: np.ndarray  # true GPP, gC m-2 d-1
-    reflectance: np.ndarray  # (6, H, W) surface reflectance, bands of vegetation.BANDS
-    fpar: np.ndarray
-    tmin: np.ndarray  # degC
-    tmax: np.ndarray  # degC
-    tmean: np.ndarray  # degC
-    vpd: np.ndarray  # hPa
-    sw: np.ndarray  # W m-2 (daily mean, terrain-shaded)
-    par: np.ndarray  # MJ m-2 d-1
-    precip: np.ndarray  # mm d-1
-    cloud: np.ndarray  # cloud cover fraction
-    sw_reanalysis: np.ndarray  # W m-2, the 0.1 degree value interpolated (no terrain shading)
-
-    @property
-    def ndvi(self) -> np.ndarray:
-        red, nir = self.reflectance[2], self.reflectance[3]
-        return ((nir - red) / np.maximum(nir + red, 1e-6)).astype(np.float32)
 
 
 class World:
@@ -125,7 +68,31 @@ class World:
         """Mean elevation (m) of each 0.1 degree lattice cell: the reanalysis' own terrain."""
         return _lattice_orography(self.seed)
 
+    # ---------------------------------------------------------------- identity and period
     simulated = True
+
+    @property
+    def identity(self) -> str:
+        """Identifies the simulation in caches: its seed and the version of the generated values."""
+        return f"simulated-s{self.seed}-v{WORLD_VERSION}"
+
+    @property
+    def name(self) -> str:
+        return f"simulated South Korea (seed {self.seed})"
+
+    @property
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The simulated days: 1 January of the first year to 31 December of the last."""
+        return dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
+
+    def check_date(self, date: dt.date) -> dt.date:
+        """The date, or DateError when it is outside the simulated period."""
+        return clim.check_date(date)
+
+    def check(self, product: str, date: dt.date | None, region: Region) -> None:
+        """The simulation makes every product on every simulated day: only the date can be wrong."""
+        if date is not None:
+            self.check_date(date)
 
     # ---------------------------------------------------------------- static
     def static(self, region: Region | Grid, *, with_5m: bool = False) -> Static:
@@ -148,12 +115,10 @@ class World:
         r = _pad_blocks(region, widest)
         sc = _coarse_box(self.seed, r.brow0, r.bcol0, r.nbrows, r.nbcols)
         cut = (widest - halo_blocks) * COARSE_PER_BLOCK
-        return sc if cut == 0 else _crop_coarse(sc, cut, _pad_blocks(region, halo_blocks).coarse)
+        return sc if cut == 0 else crop_coarse(sc, cut, _pad_blocks(region, halo_blocks).coarse)
 
     def country_tiles(self) -> list[Region]:
         """The 30 x 30 km tiles of the frame that hold South Korean land (for country-wide 500 m work)."""
-        from unique_core.world.coast import coarse_land_mask
-
         land, _ = coarse_land_mask()
         n = COUNTRY_TILE_BLOCKS
         tiles = []
@@ -180,7 +145,7 @@ class World:
     def modis_country(self, date: dt.date) -> dict[str, np.ndarray]:
         """A MODIS-like day over the whole frame at 500 m."""
         halo = HALO_BLOCKS * COARSE_PER_BLOCK
-        return self.modis(FRAME, date, static=_pad_coarse(self.static_coarse_country(), halo))
+        return self.modis(FRAME, date, static=pad_coarse(self.static_coarse_country(), halo))
 
     # ---------------------------------------------------------------- dynamic
     def day(self, region: Region | Grid, date: dt.date) -> Day:
@@ -188,7 +153,7 @@ class World:
         clim.check_date(date)
         st = self.static(region)
         g = st.grid
-        lw = _lattice_cached(g)
+        lw = cached_weights(g)
         z = st.elevation
         zc = np.broadcast_to(z, (N_CLASSES, *z.shape))
         return self._run_canopy(g, date, lw, st.fractions, zc, z, st.vigor, st.jitter, st.parcel,
@@ -202,7 +167,7 @@ class World:
         clim.check_date(date)
         sc = static or self.static_coarse(region, halo_blocks=halo_blocks)
         g = sc.grid
-        lw = _lattice_cached(g)
+        lw = cached_weights(g)
         n = g.shape
         return self._run_canopy(g, date, lw, sc.fractions, sc.class_elevation, sc.elevation,
                                 np.ones(n), np.zeros(n), np.full(n, -1.0), sc.cos_slope,
@@ -282,7 +247,7 @@ class World:
         day = self.day(region, date)
         st = self.static(region)
         g = st.grid
-        lw = _lattice_cached(g)
+        lw = cached_weights(g)
         lon = clim.LON0 + clim.STEP * lw.fj
         lat = clim.LAT0 + clim.STEP * lw.fi
         covered = np.zeros(g.shape, bool)
@@ -291,8 +256,8 @@ class World:
         water = st.fractions[class_index("water")] > 0.5
         scene = sensors.landsat_scene(day.reflectance, day.cloud, water, g, self.seed, date)
         fill = ~covered | ~st.rok
-        for name in sensors.LANDSAT_BANDS:
-            scene[name][fill] = sensors.L2_FILL
+        for name in formats.LANDSAT_BANDS:
+            scene[name][fill] = formats.L2_FILL
         scene["QA_PIXEL"][fill] = 1
         scene["satellite"] = passes[0][1]
         scene["path"] = passes[0][2]
@@ -311,8 +276,8 @@ class World:
         obs = sensors.modis_observation(day.reflectance, day.cloud, sea, water, region.coarse,
                                         self.seed, date, halo)
         outside = sc.rok[halo:-halo, halo:-halo] < 0.5
-        for name in sensors.MODIS_BANDS:
-            obs[name][outside] = sensors.MODIS_FILL
+        for name in formats.MODIS_BANDS:
+            obs[name][outside] = formats.MODIS_FILL
         return obs
 
 
@@ -324,9 +289,6 @@ def _tile_path(seed: int, tile: Region) -> Path:
     from unique_core.config import cache_dir
 
     return cache_dir() / "world" / f"coarse-s{seed}-v{WORLD_VERSION}" / f"{tile.key}.npz"
-
-
-_COARSE_FIELDS = ("fractions", "elevation", "class_elevation", "rok", "land", "cos_slope", "south_slope")
 
 
 def _load_coarse(path: Path) -> dict[str, np.ndarray] | None:
@@ -359,11 +321,6 @@ def _coarse_box(seed: int, brow0: int, bcol0: int, nbrows: int, nbcols: int) -> 
     return StaticCoarse(box.coarse, **_box_parts(seed, box))
 
 
-def _crop_coarse(sc: StaticCoarse, n: int, grid: Grid) -> StaticCoarse:
-    """The aggregates with n cells cut from every side (the inverse of _pad_coarse)."""
-    return StaticCoarse(grid, **{f: getattr(sc, f)[..., n:-n, n:-n] for f in _COARSE_FIELDS})
-
-
 def _country_static(seed: int, progress) -> StaticCoarse:
     key = (seed, WORLD_VERSION)
     if key in _COUNTRY:
@@ -386,13 +343,6 @@ def _country_static(seed: int, progress) -> StaticCoarse:
 
 
 _COUNTRY: dict = {}
-
-
-def _pad_coarse(sc: StaticCoarse, n: int) -> StaticCoarse:
-    """The aggregates grown by n cells of sea on every side (beyond the frame there is only sea)."""
-    pad = lambda a, v: np.pad(a, [(0, 0)] * (a.ndim - 2) + [(n, n), (n, n)], constant_values=v)
-    return StaticCoarse(sc.grid.pad(n), pad(sc.fractions, 0), pad(sc.elevation, 0), pad(sc.class_elevation, 0),
-                        pad(sc.rok, 0), pad(sc.land, 0), pad(sc.cos_slope, 1), pad(sc.south_slope, 0))
 
 
 def _pad_blocks(region: Region, n: int) -> Region:
@@ -465,22 +415,6 @@ def _parcel_kernel():
         return out
 
     return run
-
-
-def aggregate_static(st: Static, coarse: Grid) -> StaticCoarse:
-    """Exact 500 m area means of a region's 30 m static layers."""
-    F = fine_to_coarse(st.fractions)
-    fz = fine_to_coarse(st.fractions * st.elevation[None])
-    class_z = np.where(F > 1e-6, fz / np.maximum(F, 1e-12), fine_to_coarse(st.elevation)[None])
-    s = np.radians(st.slope)
-    return StaticCoarse(coarse, F.astype(np.float32), fine_to_coarse(st.elevation), class_z.astype(np.float32),
-                        fine_to_coarse(st.rok.astype(np.float32)), fine_to_coarse(st.land.astype(np.float32)),
-                        fine_to_coarse(np.cos(s)), fine_to_coarse(np.sin(s) * -np.cos(np.radians(st.aspect))))
-
-
-@functools.lru_cache(maxsize=8)
-def _lattice_cached(grid: Grid) -> clim.LatticeWeights:
-    return clim.lattice_weights(grid)
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,15 +1,9 @@
 """Write the simulated flux network to a folder, in the formats of real data.
 
-    folder/
-      sites.csv                                   site table (id, lat, lon, elevation, IGBP, years)
-      fluxnet/FLX_<ID>_FLUXNET2015_FULLSET_DD_<Y0>-<Y1>_1-4.csv   334 columns, -9999 missing
-      era5land/<ID>_ERA5-Land_daily.csv           reanalysis at the site (K, J m-2, m)
-      modis/<ID>_MOD09GA-061-results.csv          AppEEARS point samples, daily, with state_1km
-      landsat/<ID>_LANDSAT_C02_T1_L2.csv          Earth Engine samples, SR_B2..SR_B7 + QA_PIXEL
-      manifest.json                               seed, version, counts
-
-The same layout is what `unique_core.gpp` reads, so real FLUXNET/AppEEARS/Earth Engine/ERA5
-exports placed in this layout train the same models.
+The layout and the writers are those of unique_core.sources.sitefiles (site table, FLUXNET
+DD files, AppEEARS, Earth Engine and ERA5-Land point extracts), plus manifest.json (seed,
+version, counts). The same layout is what `unique_core.gpp` reads, so real FLUXNET/AppEEARS/
+Earth Engine/ERA5 exports placed in this layout train the same models.
 """
 
 from __future__ import annotations
@@ -25,8 +19,8 @@ from scipy.special import ndtri
 
 from unique_core.atomic import write_text
 from unique_core.config import cache_dir
-from unique_core.io import extracts, fluxnet
 from unique_core.qa import encode_landsat_qa, encode_modis_state
+from unique_core.sources import sitefiles as files
 from unique_core.world import climate as clim
 from unique_core.world import noise, sensors
 from unique_core.world.sites import (Site, network, point_clouds, site_weather, surface, tower_fluxes)
@@ -76,7 +70,7 @@ def _point_sensors(site: Site, dates, cover, refl_pixel, refl_cell, water: bool,
     m = np.where(mixed[None], (1 - 0.6 * frac) * m + 0.6 * frac * cloud_r, m)
     m = np.where(mshadow[None], 0.45 * m, m)
     modis_dn = {b: np.clip(np.round(m[i] / sensors.MODIS_SCALE), -100, 16000).astype(int)
-                for i, b in enumerate(extracts.BANDS)}
+                for i, b in enumerate(files.BANDS)}
     state = encode_modis_state(cloudy=cloudy, mixed=mixed, shadow=mshadow, adjacent=adjacent, water=water)
     # Landsat (30 m pixel)
     lthr = sensors.cloud_threshold(sensors.landsat_cover(cover))
@@ -102,7 +96,7 @@ def site_series(site: Site, seed: int) -> dict:
     modis_dn, state, ldn, qa = _point_sensors(site, dates, w["cloud"], tower["reflectance"],
                                               cell["reflectance"], False, seed)
     landsat = [{"date": dates[k], "satellite": sat, "path": path, "row": row,
-                **{c: ldn[i, k] for i, c in enumerate(extracts.LANDSAT_COLS.values())}, "QA_PIXEL": qa[k]}
+                **{c: ldn[i, k] for i, c in enumerate(files.LANDSAT_COLS.values())}, "QA_PIXEL": qa[k]}
                for k, sat, path, row in _landsat_schedule(site, dates)]
     return {"dates": dates, "weather": w, "gpp_true": tower["gpp"], "modis_dn": modis_dn,
             "modis_state": state, "landsat": landsat}
@@ -111,7 +105,7 @@ def site_series(site: Site, seed: int) -> dict:
 def korean_series(site: Site, world) -> dict:
     """Every day 2015-2023 at a Korean tower, read from the simulated Korea (towers = maps)."""
     from unique_core.grid import FRAME_XMIN, FRAME_YMAX, Region, from_lonlat
-    from unique_core.world.model import HALO_BLOCKS
+    from unique_core.sources.fields import HALO_BLOCKS
 
     x, y = from_lonlat(site.lon, site.lat)
     bcol = int((x - FRAME_XMIN) // 1500.0)
@@ -129,7 +123,7 @@ def korean_series(site: Site, world) -> dict:
     w = {k: np.empty(len(dates)) for k in keys}
     w["ea"] = np.empty(len(dates))
     gpp = np.empty(len(dates))
-    modis_dn = {b: np.empty(len(dates), int) for b in extracts.BANDS}
+    modis_dn = {b: np.empty(len(dates), int) for b in files.BANDS}
     state = np.empty(len(dates), int)
     acq = {}
     for year in range(clim.FIRST_YEAR, clim.LAST_YEAR + 1):
@@ -145,14 +139,14 @@ def korean_series(site: Site, world) -> dict:
         w["ea"][k] = float(clim.saturation_vapour_pressure(day.tmean[pr, pc]) - day.vpd[pr, pc])
         gpp[k] = float(day.gpp[win].mean())
         m = world.modis(region, d, static=sc)
-        for b, name in zip(extracts.BANDS, sensors.MODIS_BANDS):
+        for b, name in zip(files.BANDS, sensors.MODIS_BANDS):
             modis_dn[b][k] = int(m[name][cr, cc])
         state[k] = int(m["state_1km"][cr, cc])
         if d in acq:
             scene = world.landsat(region, d)
             if scene is not None and scene["QA_PIXEL"][pr, pc] != 1:
                 row = {"date": d, "satellite": acq[d][0], "path": acq[d][1], "row": 34}
-                row.update({c: int(scene[c][pr, pc]) for c in extracts.LANDSAT_COLS.values()})
+                row.update({c: int(scene[c][pr, pc]) for c in files.LANDSAT_COLS.values()})
                 row["QA_PIXEL"] = int(scene["QA_PIXEL"][pr, pc])
                 landsat.append(row)
     w["beta"] = clim.soil_water(w["precip"][:, None], w["tmean"][:, None], w["sw"][:, None])[0][:, 0]
@@ -209,16 +203,16 @@ def write_site(folder: Path, site: Site, series: dict, seed: int) -> None:
     weather = series["weather"]
     fluxes = tower_fluxes(site, series["gpp_true"], weather, seed)
     kept = [d for d, s in zip(dates, sel) if s]
-    fluxnet.write_fluxnet_dd(folder / "fluxnet" / fluxnet.file_name(site.site_id, site.first_year, site.last_year),
+    files.write_fluxnet_dd(folder / "fluxnet" / files.file_name(site.site_id, site.first_year, site.last_year),
                              _fluxnet_values(site, weather, fluxes, sel, seed), kept)
     w = {k: np.asarray(v)[sel] for k, v in weather.items() if k != "date"}
-    extracts.write_era5land_point(folder / "era5land" / f"{site.site_id}_ERA5-Land_daily.csv", kept, w["tmean"],
+    files.write_era5land_point(folder / "era5land" / f"{site.site_id}_ERA5-Land_daily.csv", kept, w["tmean"],
                                   w["tmin"], w["tmax"], w["ea"], w["sw"], w["precip"])
-    extracts.write_modis_extract(folder / "modis" / f"{site.site_id}_MOD09GA-061-results.csv", site.site_id,
+    files.write_modis_extract(folder / "modis" / f"{site.site_id}_MOD09GA-061-results.csv", site.site_id,
                                  site.lat, site.lon, kept, {b: v[sel] for b, v in series["modis_dn"].items()},
                                  series["modis_state"][sel])
     rows = [r for r in series["landsat"] if site.first_year <= r["date"].year <= site.last_year]
-    extracts.write_landsat_extract(folder / "landsat" / f"{site.site_id}_LANDSAT_C02_T1_L2.csv", site.site_id, rows)
+    files.write_landsat_extract(folder / "landsat" / f"{site.site_id}_LANDSAT_C02_T1_L2.csv", site.site_id, rows)
 
 
 def build_network(folder: str | Path | None = None, *, seed: int = 2026, n_sites: int | None = None,
@@ -244,7 +238,7 @@ def build_network(folder: str | Path | None = None, *, seed: int = 2026, n_sites
     for i, site in enumerate(sites):
         if site.korean:
             site = Site(**{**site.__dict__, "elevation": _tower_elevation(world, site)})
-        done = (folder / "fluxnet" / fluxnet.file_name(site.site_id, site.first_year, site.last_year)).exists() \
+        done = (folder / "fluxnet" / files.file_name(site.site_id, site.first_year, site.last_year)).exists() \
             and (folder / "landsat" / f"{site.site_id}_LANDSAT_C02_T1_L2.csv").exists()
         if not done:  # the Landsat file is written last: a site is complete when it exists
             series = korean_series(site, world) if site.korean else site_series(site, seed)
@@ -254,7 +248,7 @@ def build_network(folder: str | Path | None = None, *, seed: int = 2026, n_sites
                      "first_year": site.first_year, "last_year": site.last_year, "korean": site.korean})
         if progress:
             progress(i + 1, len(sites), site.site_id)
-    write_text(folder / "sites.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_text(folder / "sites.csv", pd.DataFrame(rows, columns=files.SITE_TABLE_COLUMNS).to_csv(index=False))
     write_text(folder / "manifest.json", json.dumps({"seed": seed, "version": NETWORK_VERSION, "sites": len(rows),
                                                      "kind": "simulated flux network (UNIQUE embedded default)"},
                                                     indent=2))

@@ -26,16 +26,11 @@ from scipy import ndimage
 from scipy.special import ndtri
 
 from unique_core.grid import Grid, from_lonlat
+# the encodings the sensors write are the real products' (shared with the readers): C2 L2 and MOD09GA
+from unique_core.sources.formats import (L2_FILL, L2_OFFSET, L2_SCALE, LANDSAT_BANDS, MODIS_BANDS,  # noqa: F401
+                                         MODIS_FILL, MODIS_SCALE)
 from unique_core.world import noise
 
-# Collection 2 Level-2 surface reflectance scaling: reflectance = DN * SCALE + OFFSET
-L2_SCALE, L2_OFFSET = 0.0000275, -0.2
-L2_FILL = 0
-MODIS_SCALE = 0.0001
-MODIS_FILL = -28672
-
-LANDSAT_BANDS = ("SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6", "SR_B7")  # blue green red nir swir1 swir2
-MODIS_BANDS = ("sur_refl_b03", "sur_refl_b04", "sur_refl_b01", "sur_refl_b02", "sur_refl_b06", "sur_refl_b07")
 
 SHADOW_OFFSET_M = (-1150.0, 1380.0)  # cloud -> shadow displacement (east, north), morning sun in the SE
 CLOUD_WAVELENGTH = 7000.0

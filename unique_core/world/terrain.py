@@ -410,24 +410,3 @@ class TerrainFields:
     def hillside_aspect(self) -> np.ndarray:
         """Aspect of the hillside (degrees clockwise from north, downslope), ignoring gullies."""
         return ((np.degrees(np.arctan2(-self.hillside_gx, -self.hillside_gy)) + 360.0) % 360.0).astype(np.float32)
-
-
-def slope_aspect(elev: np.ndarray, res: float) -> tuple[np.ndarray, np.ndarray]:
-    """Slope (degrees) and aspect (degrees clockwise from north, downslope direction).
-
-    `elev` carries a one-cell halo that the results drop (shape - 2 on each axis).
-    """
-    dzdx = (elev[1:-1, 2:] - elev[1:-1, :-2]) / (2 * res)
-    dzdy = (elev[:-2, 1:-1] - elev[2:, 1:-1]) / (2 * res)  # rows run north to south
-    slope = np.degrees(np.arctan(np.hypot(dzdx, dzdy)))
-    aspect = (np.degrees(np.arctan2(-dzdx, -dzdy)) + 360.0) % 360.0
-    return slope.astype(np.float32), aspect.astype(np.float32)
-
-
-def hillshade(elev: np.ndarray, res: float, azimuth: float = 315.0, altitude: float = 45.0) -> np.ndarray:
-    """Hillshade in [0, 1] (light from `azimuth` degrees, `altitude` above the horizon); halo dropped."""
-    slope, aspect = slope_aspect(elev, res)
-    zen = np.radians(90.0 - altitude)
-    s, a = np.radians(slope), np.radians(aspect)
-    shade = np.cos(zen) * np.cos(s) + np.sin(zen) * np.sin(s) * np.cos(np.radians(azimuth) - a)
-    return np.clip(shade, 0.0, 1.0).astype(np.float32)
