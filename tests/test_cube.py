@@ -157,13 +157,13 @@ def test_cube_maps__annual_and_seasons_are_sums_of_days(cube, tmp_path):
         assert src.res == (500.0, 500.0) and src.shape == (3, 3)
 
 
-def _ramp_cube(path, year: int):
+def _ramp_cube(path, year: int, region: Region = REGION):
     """A complete cube whose every pixel holds the day of the year (1, 2, ...) as S2 and twice it as GPP_M."""
     import zarr
 
     days = C.year_days(year)
-    C._init_store(path, "s2", year, REGION, days, 64, 1, {"product": "s2", "year": year, "region": REGION.key,
-                                                           "region_name": REGION.name, "model_hash": "ramp",
+    C._init_store(path, "s2", year, region, days, 64, 1, {"product": "s2", "year": year, "region": region.key,
+                                                           "region_name": region.name, "model_hash": "ramp",
                                                            "unique_key": "ramp"})
     group = zarr.open_group(str(path), mode="r+")
     doy = np.arange(1, len(days) + 1, dtype=np.float32)[:, None, None]
@@ -320,3 +320,41 @@ def test_cpu_engines__same_weights_same_maps(world, tmp_path, monkeypatch, name,
     eng = make_engine(model, device="cpu", engine=name, precision=precision, batch=2)
     got = sample_residual_days(model, up, static, region.fine, engine=eng, members=1, steps=3)
     np.testing.assert_allclose(got, ref, atol=atol)
+
+
+def _page(**query):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../app.py", default_timeout=300)
+    at.query_params.update({"region": "custom", "bbox": "127.14,37.74,127.17,37.77", "date": "2023-07-20",
+                            "ts_products": "s2", **query})
+    at.run()
+    at.switch_page("pages/timeseries.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_timeseries_page__s2_from_the_cube_or_the_command_that_makes_it():
+    from unique_core.grid import region_from_bbox
+
+    at = _page()
+    region = at.session_state["selection"].region
+    command = C.cube_command("s2", YEAR, region)
+    assert command == "unique products cube --product s2 --year 2023 --bbox {:.0f} {:.0f} {:.0f} {:.0f}".format(
+        *region.bounds)
+    assert region_from_bbox(*region.bounds).key == region.key  # the command makes this very box
+    assert any(command in i.value for i in at.info) and not at.get("plotly_chart")
+    # a cube of the default settings in the (test session's) product cache: the page reads it
+    svc = ProductService()
+    path = C.cube_cache_path(svc, "s2", YEAR, region, C._params("s2", 1, C.DEFAULT_STEPS, 0, False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _ramp_cube(path, YEAR, region)
+    assert C.find_cube("s2", YEAR, region, service=svc) == path
+    at = _page(ts_start="2023-06-01", ts_end="2023-08-31")
+    assert not any(command in i.value for i in at.info) and at.get("plotly_chart")
+    table = at.dataframe[0].value
+    assert {"S2 gC m-2", "GPP_M gC m-2", "S2 t C", "GPP_M t C"} <= set(table.columns)
+    jja = table[(table["period"] == "JJA 2023 (92 days)") & (table["pft"] == "all")].iloc[0]
+    assert jja["S2 gC m-2"] == pytest.approx(18170, abs=0.05)  # days 152..243 of the ramp, every day
+    assert jja["GPP_M gC m-2"] == pytest.approx(2 * 18170, abs=0.1)

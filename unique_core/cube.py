@@ -153,6 +153,16 @@ def find_cube(product: str, year: int, region: Region, *, members: int = 1, step
     return path if is_complete(path) else None
 
 
+def cube_command(product: str, year: int, region: Region) -> str:
+    """The `unique products cube` command that makes the cube find_cube looks for (default settings)."""
+    from unique_core.grid import named_regions
+
+    named = named_regions().get(region.name)
+    where = (f"--region {region.name}" if named is not None and named.key == region.key else
+             "--bbox {:.0f} {:.0f} {:.0f} {:.0f}".format(*region.bounds))
+    return f"unique products cube --product {product} --year {int(year)} {where}"
+
+
 def is_complete(path: str | Path) -> bool:
     return (Path(path) / "_progress" / "complete").exists()
 
@@ -506,11 +516,14 @@ def cube_pft_series(path: str | Path, var: str = "gpp", *, service=None) -> pd.D
     return df
 
 
-def cube_totals(path: str | Path, *, variables: tuple[str, ...] | None = None, service=None) -> pd.DataFrame:
+def cube_totals(path: str | Path, *, variables: tuple[str, ...] | None = None, start: dt.date | None = None,
+                end: dt.date | None = None, service=None) -> pd.DataFrame:
     """Seasonal and annual GPP by plant type from every day of the cube (no sampling).
 
-    Columns: variable, year, period, pft, days, gpp_gC_m2 (sum of daily PFT means), area_km2,
-    carbon_t (tonnes of carbon: gC m-2 times km2), as analysis.totals makes them.
+    Columns: variable, then those of analysis.totals (period, kind, ..., pft, gpp_gC_m2 = sum
+    of daily PFT means, area_km2, carbon_t = tonnes of carbon, gC m-2 times km2). `start`/`end`
+    keep only the days between them (default: the whole year); periods are named by what they
+    cover, as analysis.totals names them.
     """
     from unique_core.analysis import pft_areas_km2, totals
 
@@ -521,7 +534,14 @@ def cube_totals(path: str | Path, *, variables: tuple[str, ...] | None = None, s
     for var in variables:
         weights, pixel = _weights_of(ds, var, service)
         series = cube_pft_series(path, var, service=service)
-        t = totals(series, pft_areas_km2(weights, pixel))
+        inside = np.ones(len(series), bool)
+        if start is not None:
+            inside &= series["date"] >= start
+        if end is not None:
+            inside &= series["date"] <= end
+        if not inside.any():
+            raise ProductError(f"{path}: the cube ({ds.attrs['year']}) has no day from {start} to {end}")
+        t = totals(series[inside].reset_index(drop=True), pft_areas_km2(weights, pixel))
         t.insert(0, "variable", var)
         tables.append(t)
     return pd.concat(tables, ignore_index=True)
