@@ -132,3 +132,112 @@ def test_limits__check_box_and_series_refuse_with_the_variable():
 def test_limits__frozen():
     with pytest.raises(AttributeError):
         Limits().max_members = 99  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ the limits applied: URL, widgets, CLI
+def _day_widget_page():
+    """The Time series page's date widgets, seeded from the URL exactly as the page does."""
+    import datetime as dt
+
+    import streamlit as st
+
+    from unique_core.ui import state
+
+    state.url_widget("ts_start", dt.date(2023, 1, 1), state.parse_day)
+    state.url_widget("ts_end", dt.date(2023, 12, 31), state.parse_day)
+    st.date_input("From", min_value=state.FIRST_DAY, max_value=state.LAST_DAY, key="ts_start")
+    st.date_input("To", min_value=state.FIRST_DAY, max_value=state.LAST_DAY, key="ts_end")
+
+
+@pytest.mark.parametrize("start, end, want", [("0001-01-01", "2023-02-01", (FIRST_DAY, dt.date(2023, 2, 1))),
+                                              ("2020-02-30", "9999-12-31", (dt.date(2023, 1, 1), LAST_DAY)),
+                                              ("-5", "2016-13-01", (dt.date(2023, 1, 1), dt.date(2023, 12, 31)))])
+def test_url_widget__out_of_range_or_broken_dates_are_clamped_not_errors(start, end, want):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_day_widget_page, default_timeout=60)
+    at.query_params.update({"ts_start": start, "ts_end": end})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]  # 0001-01-01 raised StreamlitValueBelowMinError
+    assert (at.date_input("ts_start").value, at.date_input("ts_end").value) == want
+
+
+def test_state__url_parsers_clamp_to_the_server_limits(monkeypatch):
+    from unique_core.ui import state
+
+    monkeypatch.setenv("UNIQUE_MAX_MEMBERS", "6")
+    monkeypatch.setenv("UNIQUE_MAX_STEPS", "25")
+    assert [state.parse_members(v) for v in ("99", "-1", "3", "nan", "lots")] == [6, 1, 3, 4, 4]
+    parse = state.parse_steps([5, 10, 25])
+    assert [parse(v) for v in ("50", "1e999", "7", "25")] == [25, 10, 5, 25]
+    assert state.parse_box("127.1,37.7,127.2,37.8") == (127.1, 37.7, 127.2, 37.8)
+    for junk in ("nan,1,2,3", "1,2,3", "1e999,0,0,0", "500,0,0,0", None, "a,b,c,d"):
+        assert state.parse_box(junk) == state.DEFAULT_BOX
+    monkeypatch.setenv("UNIQUE_MAX_SERIES_DAYS", "366")
+    assert state.series_range(dt.date(2016, 1, 1), dt.date(2023, 12, 31))[:2] == (dt.date(2016, 1, 1),
+                                                                                   dt.date(2016, 12, 31))
+    assert state.series_range(dt.date(2023, 1, 1), dt.date(2023, 3, 1)) == (dt.date(2023, 1, 1),
+                                                                            dt.date(2023, 3, 1), None)
+
+
+def test_state__box_sizes_and_named_regions_within_the_box_limit(monkeypatch):
+    from unique_core.ui import state
+
+    assert state.box_size_choice() == ([6, 15, 30], 15)
+    monkeypatch.setenv("UNIQUE_MAX_BOX_KM", "10")
+    assert state.box_size_choice() == ([6], 6)
+    monkeypatch.setenv("UNIQUE_MAX_BOX_KM", "3")
+    assert state.box_size_choice() == ([3.0], 3.0)
+    jirisan = grid.get_region("jirisan")
+    cut, note = state.within_limits(jirisan)
+    assert cut.size_km == (3.0, 3.0) and "UNIQUE_MAX_BOX_KM" in note
+    assert cut.brow0 >= jirisan.brow0 and cut.brow0 + cut.nbrows <= jirisan.brow0 + jirisan.nbrows  # inside it
+    small = jirisan.subregion(0, 0, 2, 2)
+    assert state.within_limits(small) == (small, None)
+
+
+def test_compare_page__widget_ranges_and_url_values_follow_the_limits(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("UNIQUE_MAX_MEMBERS", "6")
+    monkeypatch.setenv("UNIQUE_MAX_STEPS", "25")
+    at = AppTest.from_file("../pages/compare.py", default_timeout=120)
+    at.query_params.update({"region": "custom", "bbox": "127.14,37.74,127.17,37.77", "date": "2023-07-20",
+                            "cmp_members": "99", "cmp_steps": "50"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    members, steps = at.slider("cmp_members"), at.select_slider("cmp_steps")
+    assert (members.min, members.max, members.value) == (1, 6, 6)
+    assert steps.options == ["5", "10", "25"] and steps.value == 25
+    assert at.query_params["cmp_members"] == ["6"] or at.query_params["cmp_members"] == "6"
+
+
+def _cli(*args, **env):
+    import os
+    import subprocess
+    import sys
+
+    from pathlib import Path
+
+    unique = Path(sys.executable).parent / "unique"  # the installed command, as a deployer runs it
+    return subprocess.run([str(unique), *args], capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+
+
+def test_cli__member_and_step_ranges_come_from_the_environment():
+    out = _cli("products", "get", "--product", "s2", "--region", "gwangneung", "--date", "2023-07-20", "--members", "8",
+               UNIQUE_MAX_MEMBERS="4")
+    assert out.returncode == 2 and "less than or equal to 4" in out.stderr, out.stderr
+    out = _cli("products", "get", "--product", "s2", "--region", "gwangneung", "--date", "2023-07-20", "--steps", "30",
+               UNIQUE_MAX_STEPS="25")
+    assert out.returncode == 2 and "less than or equal to 25" in out.stderr, out.stderr
+    out = _cli("world", "regions", UNIQUE_MAX_MEMBERS="lots")
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        "error: UNIQUE_MAX_MEMBERS='lots' is not a whole number from 1 to 16; set it in that range "
+        "(e.g. UNIQUE_MAX_MEMBERS=16) or unset it for the default 16"]
+
+
+def test_cli__a_bbox_larger_than_the_box_limit_is_refused_in_one_line():
+    out = _cli("products", "get", "--product", "gpp_m", "--bbox", "127.0", "37.6", "127.1", "37.7", "--crs", "EPSG:4326",
+               "--date", "2023-07-20", UNIQUE_MAX_BOX_KM="6")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error: the --bbox box is ") and "UNIQUE_MAX_BOX_KM" in out.stderr

@@ -33,6 +33,9 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show the full trace
     """UNIQUE: daily 30 m GPP maps of South Korea (simulated default or real data)."""
     if debug:
         _state["debug"] = True
+    if _LIMITS_ERROR is not None:
+        typer.echo(f"error: {_LIMITS_ERROR}", err=True)
+        raise typer.Exit(2)
 
 
 def group(name: str, help: str) -> typer.Typer:
@@ -122,14 +125,34 @@ class PartitionOpt(str, Enum):
 
 
 RegionOpt = typer.Option(None, "--region", "-r", help="A named region (see `unique world regions`).")
-BboxOpt = typer.Option(None, "--bbox", help="XMIN YMIN XMAX YMAX instead of --region (at most 30 x 30 km).")
+BboxOpt = typer.Option(None, "--bbox", help="XMIN YMIN XMAX YMAX instead of --region (at most 30 x 30 km, "
+                       "or UNIQUE_MAX_BOX_KM).")
 CrsOpt = typer.Option(BoxCRS.epsg5179, "--crs", help="CRS of --bbox: EPSG:5179 metres or EPSG:4326 lon/lat degrees.")
 SourceOpt = typer.Option(None, "--data", envvar="UNIQUE_DATA_DIR",
                          help="A real-data folder (docs/real-data.md); default: the simulated South Korea.")
-MAX_MEMBERS = 16
-MAX_STEPS = 100
-MembersOpt = typer.Option(4, "--members", min=1, max=MAX_MEMBERS, help="Ensemble members (S1/S2).")
-StepsOpt = typer.Option(10, "--steps", min=1, max=MAX_STEPS, help="DDIM steps (S1/S2).")
+
+
+def _limits():
+    """The deployer's limits (unique_core.limits), or the ceilings and the error of a bad variable.
+
+    Read when the CLI is imported, because typer's option ranges are fixed then; a bad variable
+    is reported by the root callback as a one-line error (exit 2), not as an import traceback.
+    """
+    from unique_core.limits import Limits, LimitsError
+
+    try:
+        return Limits.from_env(), None
+    except LimitsError as exc:
+        return Limits(), exc
+
+
+LIMITS, _LIMITS_ERROR = _limits()
+MAX_MEMBERS = LIMITS.max_members  # UNIQUE_MAX_MEMBERS, at most 16
+MAX_STEPS = LIMITS.max_steps  # UNIQUE_MAX_STEPS, at most 100
+MembersOpt = typer.Option(min(4, MAX_MEMBERS), "--members", min=1, max=MAX_MEMBERS,
+                          help="Ensemble members (S1/S2; at most UNIQUE_MAX_MEMBERS).")
+StepsOpt = typer.Option(min(10, MAX_STEPS), "--steps", min=1, max=MAX_STEPS,
+                        help="DDIM steps (S1/S2; at most UNIQUE_MAX_STEPS).")
 
 
 def resolve_region(region: Optional[str], bbox: Optional[tuple[float, float, float, float]], crs: BoxCRS):
@@ -140,7 +163,9 @@ def resolve_region(region: Optional[str], bbox: Optional[tuple[float, float, flo
         raise UniqueError("give exactly one of --region NAME or --bbox XMIN YMIN XMAX YMAX")
     if region is not None:
         return get_region(region)
-    return region_from_bbox(*bbox, crs=crs.value)
+    box = region_from_bbox(*bbox, crs=crs.value)
+    LIMITS.check_box_km(*box.size_km, source="the --bbox box")
+    return box
 
 
 def source(data: Optional[Path]):

@@ -1,21 +1,58 @@
-"""The shared sidebar: date, region and data source, kept in the URL so a view can be shared."""
+"""The shared sidebar: date, region and data source, kept in the URL so a view can be shared.
+
+Everything read from a URL is clamped to this server's limits (unique_core.limits, the
+UNIQUE_MAX_* variables) before it reaches a widget or a computation: a hand-edited link can
+neither raise an error nor ask for more work than the deployer allows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import streamlit as st
 
 from unique_core.config import data_dir
 from unique_core.errors import UniqueError
-from unique_core.grid import Region, get_region, lonlat_box, named_regions, region_around, region_from_bbox
-
-FIRST_DAY, LAST_DAY = dt.date(2015, 1, 1), dt.date(2023, 12, 31)
+from unique_core.grid import BLOCK, Region, get_region, lonlat_box, named_regions, region_around, region_from_bbox
+from unique_core.limits import FIRST_DAY, LAST_DAY, Limits
+from unique_core.ui import errors
 DEFAULT_DAY = dt.date(2023, 7, 15)  # in the test year of Step 2
 DEFAULT_REGION = "gwangneung"
 CUSTOM = "custom"
 SIMULATED, REAL = "simulated", "real"
+
+
+BOX_SIZES_KM = (6, 15, 30)  # the country map's box sizes (km), before the server's limit
+
+
+def limits() -> Limits:
+    """This server's per-request limits (UNIQUE_MAX_*); a bad variable is a LimitsError naming it."""
+    return Limits.from_env()
+
+
+def box_size_choice() -> tuple[list[float], float]:
+    """(options, default) for the Map page's box-size slider: the sizes within UNIQUE_MAX_BOX_KM."""
+    top = limits().max_box_km
+    options = [s for s in BOX_SIZES_KM if s <= top] or [top]
+    return options, (15 if 15 in options else options[-1])
+
+
+def within_limits(region: Region) -> tuple[Region, str | None]:
+    """The region, or its central box of the largest size allowed (with a note saying so)."""
+    lim = limits()
+    w, h = region.size_km
+    if max(w, h) <= lim.max_box_km + 1e-6:
+        return region, None
+    n = max(1, math.floor(lim.max_box_km * 1000.0 / BLOCK + 1e-9))
+    rows, cols = min(n, region.nbrows), min(n, region.nbcols)
+    cut = region.subregion((region.nbrows - rows) // 2, (region.nbcols - cols) // 2, rows, cols,
+                           name=f"{region.name}-centre")
+    note = (f"{region.title or region.name} is {w:.0f} x {h:.0f} km; this server allows boxes up to "
+            f"{lim.max_box_km:g} km (UNIQUE_MAX_BOX_KM), so its central {cut.size_km[0]:.1f} x "
+            f"{cut.size_km[1]:.1f} km is shown.")
+    return cut, note
 
 
 @dataclass(frozen=True)
@@ -29,22 +66,29 @@ class Selection:
         return self.source == SIMULATED
 
 
+DEFAULT_BOX = (127.10, 37.70, 127.25, 37.82)
+
+
 def _query_date() -> dt.date:
+    return limits().clamp_day(st.query_params.get("date"), DEFAULT_DAY)
+
+
+def parse_box(raw: str | None) -> tuple[float, float, float, float]:
+    """west,south,east,north degrees from the URL: four finite numbers inside the globe, else the default box."""
     try:
-        d = dt.date.fromisoformat(st.query_params.get("date", ""))
-        return min(max(d, FIRST_DAY), LAST_DAY)
-    except ValueError:
-        return DEFAULT_DAY
+        values = tuple(float(v) for v in str(raw).split(","))
+    except (TypeError, ValueError, OverflowError):
+        return DEFAULT_BOX
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        return DEFAULT_BOX
+    x0, y0, x1, y1 = values
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        return DEFAULT_BOX
+    return values  # type: ignore[return-value]
 
 
 def _query_box() -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(v) for v in st.query_params.get("bbox", "").split(","))
-        if len(values) == 4:
-            return values  # type: ignore[return-value]
-    except ValueError:
-        pass
-    return (127.10, 37.70, 127.25, 37.82)
+    return parse_box(st.query_params.get("bbox"))
 
 
 def _seed_from_url(names: list[str], sources: list[str]) -> None:
@@ -63,6 +107,7 @@ def _seed_from_url(names: list[str], sources: list[str]) -> None:
 
 def sidebar() -> Selection:
     """Draw the shared sidebar; returns the current choices and writes them to the URL."""
+    errors.install()
     regions = named_regions()
     names = list(regions) + [CUSTOM]
     real_dir = data_dir()
@@ -83,10 +128,14 @@ def sidebar() -> Selection:
             y1 = c2.number_input("North (deg N)", format="%.3f", key="by1")
             try:
                 region = region_from_bbox(x0, y0, x1, y1, crs="EPSG:4326", name="custom")
+                limits().check_box_km(*region.size_km, source="the custom box")
                 st.query_params["bbox"] = f"{x0:.4f},{y0:.4f},{x1:.4f},{y1:.4f}"
             except UniqueError as exc:
                 st.error(str(exc))
                 region = get_region(DEFAULT_REGION)
+        region, cut = within_limits(region)
+        if cut:
+            st.caption(cut)
         source = st.radio("Data", sources, key="source",
                           format_func=lambda s: "Simulated South Korea (built in)" if s == SIMULATED
                           else f"Real data folder ({real_dir.name})")
@@ -105,6 +154,7 @@ def current() -> Selection:
     A page run on its own (Streamlit's old multipage mode, e.g. a stale link to a file name) draws
     the shared sidebar itself, so it works the same way.
     """
+    errors.install()
     if "selection" not in st.session_state:
         st.session_state["selection"] = sidebar()
     return st.session_state["selection"]
@@ -131,7 +181,7 @@ def url_widget(key: str, default, parse=str) -> None:
     raw = st.query_params.get(key)
     try:
         st.session_state[key] = parse(raw) if raw is not None else default
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         st.session_state[key] = default
     st.session_state[flag] = True
 
@@ -141,8 +191,36 @@ def url_sync(key: str, dump=str) -> None:
 
 
 def parse_day(raw: str) -> dt.date:
-    """A date from the URL, clamped to the days the app covers (a widget refuses anything outside)."""
+    """A date from the URL, clamped to the days the app covers (a widget refuses anything outside).
+
+    ValueError for text that is no date (url_widget then uses the widget's default).
+    """
     return min(max(dt.date.fromisoformat(raw), FIRST_DAY), LAST_DAY)
+
+
+def parse_members(raw: str) -> int:
+    """S1/S2 ensemble members from the URL, within 1 .. UNIQUE_MAX_MEMBERS (never raises)."""
+    return limits().clamp_members(raw)
+
+
+def parse_steps(options):
+    """A parser of DDIM steps from the URL: the largest allowed option not above the value (never raises)."""
+    def parse(raw: str) -> int:
+        return limits().clamp_steps_to(raw, list(options))
+    return parse
+
+
+def series_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date, str | None]:
+    """(start, end, note): a series range cut to UNIQUE_MAX_SERIES_DAYS (note None when nothing was cut).
+
+    For the Time series page after its two date widgets; an end before the start is left to the page.
+    """
+    lim = limits()
+    if end < start or lim.series_days(start, end) <= lim.max_series_days:
+        return start, end, None
+    s, e = lim.clamp_series(start, end)
+    return s, e, (f"This server makes series of at most {lim.max_series_days} days (UNIQUE_MAX_SERIES_DAYS): "
+                  f"shown from {s} to {e}.")
 
 
 def parse_choice(options):
@@ -177,7 +255,8 @@ def pick_from_click() -> None:
     if not click:
         return
     try:
-        region = region_around(float(click["lng"]), float(click["lat"]), float(ss.get("pick_size_km", 15)))
+        size = limits().clamp_box_km(ss.get("pick_size_km"), default=box_size_choice()[1])
+        region = region_around(float(click["lng"]), float(click["lat"]), size)
     except (UniqueError, KeyError, TypeError, ValueError) as exc:
         ss[PICK_ERROR] = str(exc) if isinstance(exc, UniqueError) else "that click was not a point on the map"
         return
