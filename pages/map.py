@@ -16,17 +16,44 @@ st.title("Map")
 state.source_banner(sel)
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
 state.url_widget("product", cached.MAP_PRODUCTS[0], state.parse_choice(cached.MAP_PRODUCTS))
-name = c1.selectbox("Product", cached.MAP_PRODUCTS, format_func=cached.title, key="product")
+options = mapview.product_options(sel)  # the daily products, then the annual and seasonal maps of a cube
+if st.session_state.get("product") not in options:
+    st.session_state["product"] = cached.MAP_PRODUCTS[0]  # a cube's map of another region or year
+name = c1.selectbox("Product", options, format_func=cached.title, key="product")
 state.url_sync("product")
+if len(options) == len(cached.MAP_PRODUCTS):
+    c1.caption(f"Annual and seasonal maps: `{cached.cube_hint(sel.region, sel.date.year)}` makes the region's "
+               "year; they are then listed here.")
 opacity = c2.slider("Opacity", 0.2, 1.0, 0.85, 0.05, key="map_opacity")
 show_lc = c3.toggle("Land cover layer", value=False, key="map_landcover")
 show_towers = c4.toggle("Flux towers", value=False, key="map_towers", help="Korean towers: tower vs map GPP")
 spread = c5.toggle("Ensemble spread", value=False, key="map_spread", disabled=name not in mapview.HEAVY,
                    help="S1 and S2 only: the standard deviation of the ensemble members, as a layer")
-plan = mapview.plan(name, sel)
 # What varies from day to day goes in containers made every run: an element appearing above the
-# map would shift it in the page's element tree and Streamlit would mount the map afresh.
+# map would shift it in the page's element tree and Streamlit would mount the map afresh. `top`
+# is filled after the country map has gone to the browser: on a fresh server the product's
+# status (its model's first load) then never holds the first picture back.
 top = st.container()
+pick = st.toggle("Pick the region on the country map", value=False, key="map_pick",
+                 help="Click anywhere in South Korea: a square box around the point becomes the region")
+statics = mapview.statics(sel)
+country_box = st.container()
+relief_job = None
+if pick or not statics[0]:
+    p1, p2 = country_box.columns([3, 1])
+    p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
+                     help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
+    in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
+    p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
+               "Green: the named regions. Click to pick another box.")
+    if state.PICK_ERROR in st.session_state:
+        p2.warning(st.session_state[state.PICK_ERROR])
+    country, relief_job = mapview.country(sel, busy=bool(statics[1]) or bool(cached.jobs().running()))
+    with p1:
+        st_folium(country, height=460, use_container_width=True, returned_objects=["last_clicked"],
+                  key=state.PICK_KEY, on_change=state.pick_from_click)
+plan = mapview.plan(name, sel, statics)
+plan.jobs.append(relief_job)
 with top:
     progress.errors()
     if plan.status == "unavailable":
@@ -37,49 +64,38 @@ with top:
                 f"{plan.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
         st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
                   on_click=mapview.start_now, args=(name, sel))
-    elif plan.status == "cached":
+    elif plan.status in ("cached", "cube"):
         st.caption(f":material/check_circle: {plan.message}")
-    ready = plan.status == "cached"
+    ready = plan.status in ("cached", "cube")
     markers, tower_job, tower_note = mapview.towers(sel, show_towers)
     if tower_note:
         st.caption(tower_note)
     days = mapview.day_steps(name, sel) if ready else []
-    if st.session_state.get("map_day") not in days:
+    if sel.date in days:
+        st.session_state["map_day"] = sel.date  # the slider follows the sidebar's date (and the player)
+    elif st.session_state.get("map_day") not in days:
         st.session_state.pop("map_day", None)  # another product or region: its days differ
     if len(days) > 1:
-        st.select_slider("Days already made (step through them)", options=days, value=sel.date if sel.date in days
+        d1, d2 = st.columns([6, 1])
+        d1.select_slider("Days with a map (step through them)", options=days, value=sel.date if sel.date in days
                          else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
+        if d2.toggle("Play", key="map_play", help=f"Step through these days, one every {mapview.PLAY_S:g} s"):
+            mapview.play(days)
     others = mapview.compare_options(name, sel) if ready else []
     swipe = st.selectbox("Swipe against", [None] + others, key="map_swipe", format_func=lambda p: "(no swipe)"
                          if p is None else cached.title(p), help="Products already made for this day") if others else None
-pick = st.toggle("Pick the region on the country map", value=False, key="map_pick",
-                 help="Click anywhere in South Korea: a square box around the point becomes the region")
-country_box = st.container()
-if pick or not plan.statics:
-    p1, p2 = country_box.columns([3, 1])
-    p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
-                     help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
-    in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
-    p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
-               "Green: the named regions. Click to pick another box.")
-    if state.PICK_ERROR in st.session_state:
-        p2.warning(st.session_state[state.PICK_ERROR])
-    country, relief_job = mapview.country(sel)
-    plan.jobs.append(relief_job)
-    with p1:
-        st_folium(country, height=460, use_container_width=True, returned_objects=["last_clicked"],
-                  key=state.PICK_KEY, on_change=state.pick_from_click)
+
 
 @st.fragment
 @guarded
 def draw() -> None:
-    fmap, groups, key = mapview.region_map(name, sel, ready=ready, landcover=show_lc, tower_markers=markers,
+    fmap, groups, key = mapview.region_map(name, sel, status=plan.status, landcover=show_lc, tower_markers=markers,
                                            swipe_with=swipe, spread=spread, opacity=opacity)
     out = st_folium(fmap, feature_group_to_add=groups or None, layer_control=layer_control(),
                     height=560, use_container_width=True, returned_objects=["last_clicked"], key=key)
     click = (out or {}).get("last_clicked")
     if click and ready:
-        st.metric(*mapview.value_text(name, sel, click))
+        st.metric(*mapview.value_text(name, sel, click, plan.status))
     elif ready:
         st.caption("Click the map for the value under the cursor.")
 

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -192,3 +193,48 @@ def test_compare__widgets_and_missing_products_are_named():
     _no_errors(at)
     text = " ".join([i.value for i in at.info] + [w.value for w in at.warning])
     assert "GPP" in text or at.get("plotly_chart")
+
+
+def test_map__a_region_year_cube_gives_annual_and_seasonal_maps_and_days_to_play():
+    """With a region-year cube made (here GPP_M, the cheapest), the Map offers its annual and
+    seasonal maps (summed from the daily values by a worker), and the day slider steps through
+    every day of the cube; without one the page says which command makes it."""
+    import time
+
+    from unique_core.cube import make_cube, period_sums
+    from unique_core.grid import region_from_bbox
+    from unique_core.ui import cached
+
+    at = _app("pages/map.py", product="gpp_m", bbox=CUBE_BOX)
+    _no_errors(at)
+    assert any("unique products cube --product s2 --year 2023 --bbox" in c.value for c in at.caption)
+    region = region_from_bbox(*map(float, CUBE_BOX.split(",")), crs="EPSG:4326", name="custom")
+    info = make_cube("gpp_m", 2023, region)
+    at = _app("pages/map.py", product="gpp_m", bbox=CUBE_BOX)
+    annual = cached.cube_choice("gpp_m", "gpp_m", "year", 2023)
+    assert annual in at.selectbox("product").options and cached.cube_choice("gpp_m", "gpp_m", "JJA", 2023) in \
+        at.selectbox("product").options
+    assert "GPP_M annual 2023 (500 m, region-year cube), gC m⁻² yr⁻¹" == cached.title(annual)
+    t0 = time.time()
+    while not [c for c in at.caption if "check_circle" in c.value]:  # the cube's day, then the statics
+        assert time.time() - t0 < 600, _texts(at)
+        time.sleep(3)
+        at.run()
+        _no_errors(at)
+    assert len(at.select_slider("map_day").options) == 365  # every day of the cube, to step through or play
+    assert [t for t in at.toggle if t.key == "map_play"]
+    at.selectbox("product").set_value(annual).run()
+    t0 = time.time()
+    while not [c for c in at.caption if "Summed from the daily values" in c.value]:
+        assert time.time() - t0 < 300, _texts(at)
+        time.sleep(2)
+        at.run()
+        _no_errors(at)
+    store = cached.cubes_of(region, 2023, "simulated")["gpp_m"]
+    assert store == info.path
+    shown = cached.cube_period_map(str(store), "gpp_m", "year", 0.0)
+    np.testing.assert_allclose(shown.values, period_sums(store, "gpp_m")["year"], rtol=1e-6, equal_nan=True)
+    assert np.nanmax(shown.values) > 300  # gC m-2 over a year, not a day
+
+
+CUBE_BOX = "127.20,37.74,127.23,37.77"  # 3 x 3 km of Gwangneung no other test makes a cube for

@@ -141,6 +141,41 @@ def test_country_map__coast_rivers_cities_regions_labelled_offline():
     assert '"current": {"box": ' in html and '"name": "Jirisan"}' in html  # the box in use, drawn red
 
 
+def test_shipped_land_mask__is_the_mask_the_world_is_built_on():
+    """The country map's land and coast come from assets/south_korea_land_500m.png: it must be
+    unique_core.landmask's mask cell for cell (rewrite it with `python -m unique_core.viz.basemap`)."""
+    from unique_core.grid import FRAME
+    from unique_core.landmask import coarse_land_mask
+    from unique_core.viz.basemap import shipped_land_mask
+
+    shipped, grid = shipped_land_mask()
+    mask, mask_grid = coarse_land_mask()
+    assert grid == mask_grid == FRAME.coarse and shipped.dtype == bool
+    assert np.array_equal(shipped, mask), f"{(shipped != mask).sum()} cells differ"
+    assert 0.2 < shipped.mean() < 0.35  # South Korea is about a quarter of the frame
+
+
+def test_country_map__drawn_without_computing_the_land_mask(monkeypatch):
+    """The first map of a fresh server: the land picture and coast are read from the package,
+    never made from global-land-mask (10-15 s on 2 cores)."""
+    import unique_core.landmask as landmask
+    from unique_core.grid import get_region, named_regions
+    from unique_core.ui import cached
+
+    def refuse():
+        raise AssertionError("the country map computed the land mask")
+
+    monkeypatch.setattr(landmask, "_frame_arrays", refuse)
+    cached.land_overlay.clear()
+    cached.coast.clear()
+    land, coast = cached.land_overlay(), cached.coast()
+    html = maps.country_map(land, named_regions(), get_region("jirisan"), coast=coast).get_root().render()
+    assert len(coast.lines) > 50 and land.url.startswith("data:image/png;base64,")
+    (south, west), (north, east) = land.bounds
+    assert south < 33.2 and north > 38.6 and west < 125.1 and east > 130.0  # the whole frame
+    assert _external_sources(html) == set()
+
+
 def test_region_map__context_spread_and_colour_bars(world, small_region, hillshade):
     from unique_core.grid import named_regions
     from unique_core.raster import dataarray

@@ -34,6 +34,9 @@ def service(source: str = "simulated") -> ProductService:
 
 
 def title(product: str) -> str:
+    """A product's title; for a region-year cube's period map (see cube_choice) its name with units."""
+    if is_cube_choice(product):
+        return cube_title(product)
     return SPECS[product].title
 
 
@@ -112,15 +115,22 @@ def job_of(product: str, date: dt.date | None, region: Region, source: str, para
     return jobs().get(job_key(product, date, region, source, params))
 
 
-STATIC_LAYERS = ("landcover", "dem")  # what a region's map shows before any product is made
-
-
 def statics_ready(region: Region, source: str) -> bool:
+    from unique_core.ui.background import STATIC_LAYERS
+
     return all(status(p, None, region, source)[0] == "cached" for p in STATIC_LAYERS)
 
 
 def start_statics(region: Region, source: str) -> list:
-    return [start(p, None, region, source) for p in STATIC_LAYERS if status(p, None, region, source)[0] == "missing"]
+    """The job making the region's DEM and land cover (one job: ui.background.make_statics), if any is missing."""
+    from unique_core.config import data_dir
+    from unique_core.ui.background import STATIC_LAYERS, make_statics
+
+    if not any(status(p, None, region, source)[0] == "missing" for p in STATIC_LAYERS):
+        return []
+    where = source if source == "simulated" else str(data_dir())
+    return [jobs().submit(f"{source}-statics-{region.key}", f"elevation and land cover, {region.title or region.name}",
+                          make_statics, where, region)]
 
 
 def start_relief():
@@ -153,12 +163,10 @@ def relief_overlay():
 
 @st.cache_resource(show_spinner=False)
 def coast():
-    """The coastline of the simulated land (viz.basemap.Coast), the same for every session."""
-    from unique_core.viz.basemap import coastlines
-    from unique_core.landmask import coarse_land_mask
+    """The coastline of South Korea's land (viz.basemap.Coast, from the shipped mask), the same for every session."""
+    from unique_core.viz.basemap import coastlines, shipped_land_mask
 
-    mask, grid = coarse_land_mask()
-    return coastlines(mask, grid)
+    return coastlines(*shipped_land_mask())
 
 
 def towers_in(region: Region, year: int) -> tuple[list[dict], object | None]:
@@ -248,12 +256,12 @@ def hillshade_overlay(region: Region, source: str = "simulated"):
 
 @st.cache_resource(show_spinner=False)
 def land_overlay():
-    """South Korea's land at 500 m for the country map (the same for every session)."""
+    """South Korea's land at 500 m for the country map (the same for every session, from the shipped mask)."""
     from unique_core.raster import dataarray
     from unique_core.viz import maps
-    from unique_core.landmask import coarse_land_mask
+    from unique_core.viz.basemap import shipped_land_mask
 
-    mask, grid = coarse_land_mask()
+    mask, grid = shipped_land_mask()
     return maps.land_overlay(dataarray(mask.astype("float32"), grid, name="land", units="1",
                                        long_name="South Korean land share"))
 
@@ -379,3 +387,173 @@ def export_bytes(key: str, fmt: str, source: str) -> tuple[str, bytes, str]:
         f, item = export_product(da, tmp, product=entry["product"], date=date, region_name=region.name or "region",
                                  bounds=region.bounds, fmt=fmt, simulated=source == "simulated")
         return f.name, Path(f).read_bytes(), Path(item).read_text()
+
+
+# ----------------------------------------------------------------------------- region-year cubes
+# The Map page offers the annual and seasonal maps of a region-year cube (unique_core.cube, made
+# by `unique products cube`) as product choices "cube:<product>:<variable>:<period>:<year>", and
+# plays the cube's days. Whole seasons only: the winter parts (JF, D) are not seasons.
+CUBE_PERIODS = {"year": "annual", "MAM": "MAM", "JJA": "JJA", "SON": "SON"}
+CUBE_VARIABLES = {"gpp": "30 m", "gpp_m": "500 m"}
+
+
+def is_cube_choice(choice: str) -> bool:
+    return choice.startswith("cube:")
+
+
+def cube_choice(product: str, variable: str, period: str, year: int) -> str:
+    return f"cube:{product}:{variable}:{period}:{year}"
+
+
+def parse_cube_choice(choice: str) -> tuple[str, str, str, int]:
+    """(cube product, variable, period, year) of a cube choice."""
+    _, product, variable, period, year = choice.split(":")
+    return product, variable, period, int(year)
+
+
+def cube_title(choice: str) -> str:
+    """E.g. "S2 annual 2023 (30 m, region-year cube), gC m-2 yr-1"."""
+    product, variable, period, year = parse_cube_choice(choice)
+    label = "GPP_M" if variable == "gpp_m" else product.upper()
+    source = "region-year cube" if variable != "gpp_m" or product == "gpp_m" else f"from the {product.upper()} cube"
+    per = "gC m⁻² yr⁻¹" if period == "year" else f"gC m⁻² per {period}"
+    return f"{label} {CUBE_PERIODS[period]} {year} ({CUBE_VARIABLES[variable]}, {source}), {per}"
+
+
+def _cube_folder(product: str, region: Region, source: str):
+    # unique_core.cube.cube_cache_path's folder: the stores of one product and region, one per year and settings
+    return service(source).root / "cubes" / product / region.key
+
+
+def cubes_of(region: Region, year: int, source: str) -> dict:
+    """{product: store path} of the complete cubes of this region and year (newest first wins).
+
+    Found by their folder, so no model is loaded to compute a key: a page run stays light.
+    """
+    from unique_core.cube import CUBE_PRODUCTS, is_complete
+
+    out = {}
+    for product in CUBE_PRODUCTS:
+        stores = sorted(_cube_folder(product, region, source).glob(f"{int(year)}_*.zarr"),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        done = [p for p in stores if is_complete(p)]
+        if done:
+            out[product] = done[0]
+    return out
+
+
+def cube_choices(region: Region, year: int, source: str) -> list[str]:
+    """The period maps the region's cubes of `year` offer (S2 first; GPP_M of each cube too)."""
+    out = []
+    for product, store in cubes_of(region, year, source).items():
+        variables = ("gpp_m",) if product == "gpp_m" else ("gpp", "gpp_m")
+        out += [cube_choice(product, v, p, year) for v in variables for p in CUBE_PERIODS]
+    return out
+
+
+def cube_hint(region: Region, year: int) -> str:
+    """The command that makes the region-year cube the annual and seasonal maps come from."""
+    from unique_core.grid import lonlat_box, named_regions
+
+    if region.name in named_regions():
+        where = f"--region {region.name}"
+    else:
+        where = "--bbox " + " ".join(f"{v:.4f}" for v in lonlat_box(region))
+    return f"unique products cube --product s2 --year {year} {where}"
+
+
+def cube_settings(store) -> str:
+    """How a cube was made, in words (members, steps), from its own metadata."""
+    from unique_core.cube import open_cube
+
+    a = open_cube(store).attrs
+    if a.get("product") == "gpp_m":
+        return "GPP_M, every day"
+    return f"{a.get('product', '').upper()}, {a.get('members', '?')} member(s), {a.get('steps', '?')} DDIM steps"
+
+
+def cube_maps_dir(store):
+    """Where a cube's period maps are (cube.cube_maps' default folder, beside the store)."""
+    from pathlib import Path
+
+    return Path(store).with_name(f"{Path(store).stem}_maps")
+
+
+def cube_maps_ready(store) -> bool:
+    from unique_core.cube import PERIODS, open_cube
+
+    variables = [v for v in CUBE_VARIABLES if v in open_cube(store)]
+    return all((cube_maps_dir(store) / f"{v}_{p}.tif").exists() for v in variables for p in PERIODS)
+
+
+def start_cube_maps(store):
+    """The job summing a cube's days into its annual and seasonal maps (COGs beside the store)."""
+    from unique_core.ui.background import make_cube_maps
+
+    return jobs().submit(f"cube-maps-{store.parent.name}-{store.name}", "annual and seasonal maps of the cube",
+                         make_cube_maps, str(store))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cube_period_map(store: str, variable: str, period: str, mtime: float):
+    """A cube's period map (gC m-2 over the period) from its COG; `mtime` keys the cache to the file."""
+    from unique_core.io.geotiff import read_geotiff
+
+    da = read_geotiff(cube_maps_dir(store) / f"{variable}_{period}.tif")
+    da.name = f"{variable}_{period}"
+    da.attrs["units"] = "gC m-2"
+    return da
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cube_day(store: str, variable: str, date: dt.date):
+    """One day of a cube (gC m-2 d-1) as a DataArray on its grid, or None when the cube lacks the day."""
+    import pandas as pd
+
+    from unique_core.cube import open_cube, region_of
+    from unique_core.raster import dataarray
+
+    ds = open_cube(store)
+    days = pd.DatetimeIndex(ds["time"].values).date
+    if date not in set(days):
+        return None
+    k = list(days).index(date)
+    region = region_of(ds)
+    grid = region.coarse if variable == "gpp_m" else region.fine
+    return dataarray(np.asarray(ds[variable][k].values, dtype=np.float32), grid, name=variable,
+                     units="gC m-2 d-1", long_name=f"{ds[variable].attrs.get('long_name', variable)}, {date}")
+
+
+def cube_days(store) -> list[dt.date]:
+    import pandas as pd
+
+    from unique_core.cube import open_cube
+
+    return list(pd.DatetimeIndex(open_cube(store)["time"].values).date)
+
+
+PERIOD_TOP_QUANTILE = 99.5  # a period map's colour scale ends here (rounded up): sums differ by period
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cube_period_overlay(store: str, variable: str, period: str, mtime: float):
+    """(overlay, top of its colour scale in gC m-2) of a cube's period map."""
+    import math
+
+    from unique_core.viz import maps
+
+    da = cube_period_map(store, variable, period, mtime)
+    values = np.asarray(da.values, dtype=np.float64)
+    top = float(np.nanpercentile(values, PERIOD_TOP_QUANTILE)) if np.isfinite(values).any() else 1.0
+    top = max(10.0, math.ceil(top / 100.0) * 100.0)
+    return maps.styled_overlay(da, maps.period_style(top, period)), top
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cube_day_overlay(store: str, variable: str, date: dt.date):
+    """A cube's day as a map overlay in the GPP style (None when the cube lacks the day)."""
+    from unique_core.viz import maps
+    from unique_core.viz.style import style_for
+
+    da = cube_day(store, variable, date)
+    return None if da is None else maps.styled_overlay(da, style_for("gpp"))

@@ -32,13 +32,25 @@ class Plan:
     ask: float | None = None  # seconds a heavy product would take, when it waits for the user
 
 
-def plan(name: str, sel: Selection, params: dict | None = None) -> Plan:
-    """Start what is missing (the region's static layers, a light product) and say what is ready."""
-    statics = cached.statics_ready(sel.region, sel.source)
-    jobs = [] if statics else cached.start_statics(sel.region, sel.source)
+def statics(sel: Selection) -> tuple[bool, list]:
+    """(whether the region's DEM and land cover are made, the job making them): catalogue look-ups only,
+    so the page can decide between the country and the region map before anything slow."""
+    ready = cached.statics_ready(sel.region, sel.source)
+    return ready, [] if ready else cached.start_statics(sel.region, sel.source)
+
+
+def plan(name: str, sel: Selection, statics: tuple[bool, list], params: dict | None = None) -> Plan:
+    """Start the product if it is light and missing (`statics`: what `statics(sel)` said) and say what is ready."""
+    ready, jobs = statics
+    if cached.is_cube_choice(name):
+        return _cube_plan(name, sel, Plan(ready, "missing", "", list(jobs)))
     status, message = cached.status(name, sel.date, sel.region, sel.source, params)
-    p = Plan(statics, status, message, jobs)
+    p = Plan(ready, status, message, list(jobs))
     if status != "missing":
+        return p
+    store = day_cube(name, sel)
+    if store is not None:  # the region-year cube holds the day: shown from it, nothing to make
+        p.status, p.message = "cube", f"From the region-year cube ({cached.cube_settings(store)})"
         return p
     key = cached.job_key(name, sel.date, sel.region, sel.source, params)
     job = cached.job_of(name, sel.date, sel.region, sel.source, params)
@@ -49,17 +61,65 @@ def plan(name: str, sel: Selection, params: dict | None = None) -> Plan:
     return p
 
 
+def _cube_plan(name: str, sel: Selection, p: Plan) -> Plan:
+    """A cube's period map: drawn when its COGs are made, else a worker sums the cube's days."""
+    product, _, _, year = cached.parse_cube_choice(name)
+    store = cached.cubes_of(sel.region, year, sel.source).get(product)
+    if store is None:
+        p.status = "unavailable"
+        p.message = f"That cube is no longer in the cache: make it again with `{cached.cube_hint(sel.region, year)}`."
+    elif cached.cube_maps_ready(store):
+        p.status, p.message = "cached", f"Summed from the daily values of the region-year cube ({cached.cube_settings(store)})"
+    else:
+        p.jobs.append(cached.start_cube_maps(store))
+    return p
+
+
+def product_options(sel: Selection) -> list[str]:
+    """The Map's product choices: the daily products, then the period maps of the region's cubes of the year."""
+    return list(cached.MAP_PRODUCTS) + cached.cube_choices(sel.region, sel.date.year, sel.source)
+
+
+def _cube_variable(name: str) -> str:
+    """The cube variable holding daily product `name`."""
+    return "gpp_m" if name == "gpp_m" else "gpp"
+
+
+def _period_map(name: str, sel: Selection) -> tuple[str, str, str, int, float]:
+    """(store, variable, period, year, its COG's mtime) of a cube choice whose maps are made."""
+    product, variable, period, year = cached.parse_cube_choice(name)
+    store = cached.cubes_of(sel.region, year, sel.source)[product]
+    return str(store), variable, period, year, (cached.cube_maps_dir(store) / f"{variable}_{period}.tif").stat().st_mtime
+
+
+def day_cube(name: str, sel: Selection):
+    """The store of a region-year cube that holds product `name` on the selected day, or None.
+
+    S1/S2 from their own cube; GPP_M from a GPP_M cube or from the GPP_M every S1/S2 cube keeps.
+    """
+    cubes = cached.cubes_of(sel.region, sel.date.year, sel.source)
+    for product in ((name,) if name in ("s1", "s2") else ("gpp_m", "s2", "s1") if name == "gpp_m" else ()):
+        store = cubes.get(product)
+        if store is not None and sel.date in cached.cube_days(store):
+            return store
+    return None
+
+
 def start_now(name: str, sel: Selection, params: dict | None = None) -> None:
     """The user asked for the product: start it (a button's callback)."""
     progress.retry(cached.job_key(name, sel.date, sel.region, sel.source, params))
     cached.start(name, sel.date, sel.region, sel.source, params)
 
 
-def country(sel: Selection):
-    """The country map (a click on it picks a box), and the job making its relief if not yet made."""
+def country(sel: Selection, *, busy: bool):
+    """The country map (a click on it picks a box), and the job making its relief if not yet made.
+
+    The relief (half a minute of terrain over the whole frame) is only a backdrop: it waits while
+    the page has anything else being made (`busy`), so it never slows the region's first map.
+    """
     from unique_core.viz.maps import country_map
 
-    job = cached.start_relief() if sel.simulated else None
+    job = cached.start_relief() if sel.simulated and not busy else None
     return country_map(cached.land_overlay(), named_regions(), sel.region, relief=cached.relief_overlay(),
                        coast=cached.coast()), job
 
@@ -82,55 +142,116 @@ def towers(sel: Selection, show: bool) -> tuple[list[dict] | None, object | None
 
 def compare_options(name: str, sel: Selection) -> list[str]:
     """GPP products already made for this day and region, other than `name` (for the swipe)."""
+    if cached.is_cube_choice(name):
+        return []
     return [p for p in GPP_PRODUCTS if p != name and (sel.simulated or p != "gpp_true")
             and cached.status(p, sel.date, sel.region, sel.source)[0] == "cached"]
 
 
-def region_map(name: str, sel: Selection, *, ready: bool, landcover: bool, tower_markers, swipe_with: str | None,
-               spread: bool, opacity: float, params: dict | None = None):
-    """(folium map, feature groups to swap in, component key) for the region."""
+def main_overlay(name: str, sel: Selection, status: str, params: dict | None = None):
+    """(overlay, colour scale or None for the product's own) of what the map shows: the product of
+    the day, the day from a region-year cube (status "cube"), or a cube's period map."""
     from unique_core.viz import maps
 
+    if cached.is_cube_choice(name):
+        store, variable, period, _, mtime = _period_map(name, sel)
+        overlay, top = cached.cube_period_overlay(store, variable, period, mtime)
+        return overlay, maps.period_style(top, period)
+    if status == "cube":
+        store = day_cube(name, sel)
+        return cached.cube_day_overlay(str(store), _cube_variable(name), sel.date), None
+    return cached.product_overlay(name, sel.date, sel.region, sel.source, params), None
+
+
+def region_map(name: str, sel: Selection, *, status: str, landcover: bool, tower_markers, swipe_with: str | None,
+               spread: bool, opacity: float, params: dict | None = None):
+    """(folium map, feature groups to swap in, component key) for the region; `status` is the plan's."""
+    from unique_core.viz import maps
+
+    ready = status in ("cached", "cube")
     hs = cached.hillshade_overlay(sel.region, sel.source)
     lc = cached.landcover_overlay(sel.region, sel.source) if landcover else None
-    has_spread = ready and spread and name in HEAVY and "band" in cached.product(
+    has_spread = status == "cached" and spread and name in HEAVY and "band" in cached.product(
         name, sel.date, sel.region, sel.source, params).dims
     base = dict(hillshade=hs, landcover=lc, towers=tower_markers, land=cached.land_overlay(), coast=cached.coast(),
                 regions=named_regions(), current=sel.region)
     title = cached.title(name)
-    key = f"map-{name}-{sel.region.key}-{landcover}-{tower_markers is not None}-{has_spread}-{ready}"
+    overlay, style = main_overlay(name, sel, status, params) if ready else (None, None)
+    # a period map's colour bar differs from the daily one: a map of its own (a day switch keeps the map)
+    scale = "period" if style is not None else "day"
+    key = f"map-{name}-{sel.region.key}-{landcover}-{tower_markers is not None}-{has_spread}-{ready}-{scale}"
     if ready and swipe_with:
-        left = cached.product_overlay(name, sel.date, sel.region, sel.source, params)
         right = cached.product_overlay(swipe_with, sel.date, sel.region, sel.source)
-        fmap = maps.swipe_map(left, right, left_title=title, right_title=cached.title(swipe_with), name=name, **base)
+        fmap = maps.swipe_map(overlay, right, left_title=title, right_title=cached.title(swipe_with), name=name,
+                              **base)
         return fmap, [], f"swipe-{key}-{swipe_with}-{sel.date}"
     fmap = maps.base_map(hs.bounds, name=name if ready else "hillshade", title=title if ready else
                          "Relief (hillshade): the product appears when made", spread_title=(
-                             f"{maps.SPREAD_LAYER}, {title.split(' ')[0]}" if has_spread else None), **base)
+                             f"{maps.SPREAD_LAYER}, {title.split(' ')[0]}" if has_spread else None), style=style,
+                         **base)
     groups = []
     if ready:
-        groups.append(maps.product_layer(cached.product_overlay(name, sel.date, sel.region, sel.source, params),
-                                         title=title, opacity=opacity))
+        groups.append(maps.product_layer(overlay, title=title, opacity=opacity))
         if has_spread:
             groups.append(maps.spread_layer(cached.spread_overlay(name, sel.date, sel.region, sel.source, params)))
     return fmap, groups, key
 
 
-def value_text(name: str, sel: Selection, click: dict, params: dict | None = None) -> tuple[str, str]:
+def value_text(name: str, sel: Selection, click: dict, status: str, params: dict | None = None) -> tuple[str, str]:
+    """(label, value with units) under a click on the region map."""
     from unique_core.products import mean_layer
     from unique_core.viz.maps import value_at
 
-    layer = mean_layer(cached.product(name, sel.date, sel.region, sel.source, params))
+    if cached.is_cube_choice(name):
+        store, variable, period, year, mtime = _period_map(name, sel)
+        layer, when = cached.cube_period_map(store, variable, period, mtime), f"{cached.CUBE_PERIODS[period]} {year}"
+    elif status == "cube":
+        layer, when = cached.cube_day(str(day_cube(name, sel)), _cube_variable(name), sel.date), str(sel.date)
+    else:
+        layer, when = mean_layer(cached.product(name, sel.date, sel.region, sel.source, params)), str(sel.date)
     value = value_at(layer, click["lat"], click["lng"])
-    return (f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E on {sel.date}",
+    return (f"Value at {click['lat']:.4f} N, {click['lng']:.4f} E, {when}",
             "outside the map" if value is None else f"{value:.2f} {layer.attrs.get('units', '')}")
 
 
 def day_steps(name: str, sel: Selection) -> list[dt.date]:
-    """The days this product is made for the region (the date slider steps through them)."""
-    return cached.cached_dates(name, sel.region, sel.source) if SPECS[name].dynamic else []
+    """The days the date slider steps through: those made for the region, and every day of a
+    region-year cube that holds this product."""
+    if cached.is_cube_choice(name) or not SPECS[name].dynamic:
+        return []
+    days = set(cached.cached_dates(name, sel.region, sel.source))
+    cubes = cached.cubes_of(sel.region, sel.date.year, sel.source)
+    for product in ((name,) if name in ("s1", "s2") else ("gpp_m", "s2", "s1") if name == "gpp_m" else ()):
+        if product in cubes:
+            days.update(cached.cube_days(cubes[product]))
+    return sorted(days)
 
 
 def go_to_day() -> None:
     """The date slider's callback: the chosen cached day becomes the sidebar's date."""
     st.session_state["date"] = st.session_state["map_day"]
+
+
+PLAY_S = 1.5  # seconds between two days while the day slider plays
+
+
+def play(days: list[dt.date]) -> None:
+    """Step the sidebar's date through `days`, one every PLAY_S, from the one shown (wrapping round).
+
+    A fragment that reruns by itself: each step sets the date and reruns the
+    page, which swaps the product's picture in the map that stays in the browser. The fragment's
+    first call is inline in the page's run, where the date widget already exists: it only arms.
+    """
+    st.session_state["_play_inline"] = True
+
+    @st.fragment(run_every=PLAY_S)
+    def step() -> None:
+        if st.session_state.pop("_play_inline", False) or not st.session_state.get("map_play"):
+            return
+        today = st.session_state.get("date")
+        later = [d for d in days if today is None or d > today]
+        nxt = later[0] if later else days[0]
+        st.session_state["date"] = nxt  # the page sets the slider to it
+        st.rerun(scope="app")
+
+    step()

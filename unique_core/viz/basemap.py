@@ -1,10 +1,13 @@
 """The country base layer, offline: coastline, rivers, cities, peaks and the named regions, labelled.
 
-Everything is drawn from what the package holds: the coast is the outline of the simulated
-land mask (500 m, the same mask the world is built on), rivers, cities and peaks come from
-unique_core.korea, and the named regions from assets/regions.json. The simulated world has no
-provinces, so none are drawn. Labels are Leaflet DivIcons (plain HTML): no marker images, no
-tiles, no CDN.
+Everything is drawn from what the package holds: the coast is the outline of South Korea's
+land at 500 m (the mask the simulated world is built on, unique_core.landmask), shipped as a
+small picture, assets/south_korea_land_500m.png, so the first map of a fresh server costs no
+coastline computation (the mask takes 10-15 s to make from global-land-mask; tests check the
+shipped copy equals it, `python -m unique_core.viz.basemap` rewrites it). Rivers, cities and
+peaks come from unique_core.korea, and the named regions from assets/regions.json. The
+simulated world has no provinces, so none are drawn. Labels are Leaflet DivIcons (plain HTML):
+no marker images, no tiles, no CDN.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import numpy as np
 from branca.element import MacroElement
 from jinja2 import Template
 
-from unique_core.grid import FRAME_XMIN, FRAME_YMAX, Grid, to_lonlat
+from unique_core.grid import FRAME, FRAME_XMIN, FRAME_YMAX, Grid, to_lonlat
 from unique_core.korea import CITIES, PEAKS, RIVERS
+
+LAND_ASSET = "south_korea_land_500m.png"  # in assets/: the frame's 500 m land mask, one bit a cell
 
 COAST_COLOUR = "#37474f"
 RIVER_COLOUR = "#4f8fc9"
@@ -26,6 +31,43 @@ CURRENT_COLOUR = "#c62828"
 LABEL_CSS = ("font:600 11px sans-serif;color:#263238;white-space:nowrap;"
              "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff")
 BIG_CITY_M = 1.0  # cities of at least a million people are labelled on the country map
+
+
+def shipped_land_mask() -> tuple[np.ndarray, Grid]:
+    """South Korean land at 500 m over the frame (bool), from the shipped picture, and its grid.
+
+    ResourceError (one line, how to fix) when the file is missing or is not the frame's size.
+    """
+    from PIL import Image
+
+    from unique_core.resources import ResourceError, asset
+
+    path = asset(LAND_ASSET)
+    with Image.open(path) as img:
+        mask = np.asarray(img.convert("1"), dtype=bool)
+    grid = FRAME.coarse
+    if mask.shape != grid.shape:
+        raise ResourceError(f"{path} is {mask.shape[1]} x {mask.shape[0]} cells, the frame is {grid.width} x "
+                            f"{grid.height}: rewrite it with `python -m unique_core.viz.basemap`")
+    return mask, grid
+
+
+def write_land_mask_asset() -> str:
+    """Write assets/south_korea_land_500m.png from unique_core.landmask (atomic); returns its path."""
+    import io
+
+    from PIL import Image
+
+    from unique_core.atomic import write_bytes
+    from unique_core.landmask import coarse_land_mask
+    from unique_core.resources import assets_dir
+
+    mask, _ = coarse_land_mask()
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(mask, dtype=bool)).save(buf, format="PNG", optimize=True)
+    path = assets_dir() / LAND_ASSET
+    write_bytes(path, buf.getvalue())
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -138,3 +180,7 @@ def regions_layer(regions: dict, current=None, *, name: str = "Named regions") -
              "current": {"name": current.title or current.name, "box": _box(current)} if current is not None else None,
              }).add_to(group)
     return group
+
+
+if __name__ == "__main__":
+    print(f"land mask written to {write_land_mask_asset()}")

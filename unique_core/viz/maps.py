@@ -27,6 +27,7 @@ from unique_core.viz.style import LANDCOVER_CATEGORIES, LANDCOVER_COLOURS, Style
 
 STATIC = "/app/static"
 MAX_PIXELS = 900  # longest side of an overlay image
+SEA_COLOUR = "#dae8f4"  # the sea of the country picture (land_overlay), also behind it
 LANDCOVER_LEGEND_ID = "unique-landcover-legend"
 
 
@@ -141,8 +142,19 @@ class Overlay:
 
 def product_overlay(layer: xr.DataArray, name: str) -> Overlay:
     """A product (2-D DataArray on the project grid) as a paletted overlay in its style's colours."""
+    return styled_overlay(layer, style_for(name))
+
+
+def styled_overlay(layer: xr.DataArray, style: Style) -> Overlay:
+    """Any 2-D layer on the project grid as a paletted overlay in `style`'s colours."""
     values, bounds = to_mercator(layer)
-    return Overlay(palette_data_url(values, style_for(name)), bounds)
+    return Overlay(palette_data_url(values, style), bounds)
+
+
+def period_style(top: float, period: str) -> Style:
+    """The colour scale of GPP summed over a period (a region-year cube's annual or seasonal map)."""
+    per = "yr$^{-1}$" if period == "year" else f"per {period}"
+    return Style(style_for("gpp").cmap, 0.0, float(top), f"GPP summed over the period (gC m$^{{-2}}$ {per})")
 
 
 def hillshade_overlay(hillshade: xr.DataArray) -> Overlay:
@@ -203,7 +215,7 @@ class LegendFollowsLayer(MacroElement):
 def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Overlay | None = None,
              landcover: Overlay | None = None, towers: list[dict] | None = None,
              basemap_tiles: bool = False, land: Overlay | None = None, coast=None, regions: dict | None = None,
-             current=None, spread_title: str | None = None) -> folium.Map:
+             current=None, spread_title: str | None = None, style: Style | None = None) -> folium.Map:
     """The parts of a map that stay when the date changes: view, hillshade, land cover, towers,
     scale and the colour bar of product `name`.
 
@@ -213,6 +225,7 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
     Context outside the box, offline: `land` (the country picture), `coast` (viz.basemap.Coast),
     rivers, cities and peaks, and the named `regions` with the `current` one in red.
     `spread_title`: a second colour bar, for the ensemble spread layer (viz.style "std").
+    `style`: the colour bar's scale when it is not `name`'s (a period sum's, say).
     """
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = OfflineMap(location=centre, tiles=None, zoom_start=11, control_scale=False, prefer_canvas=True)
@@ -240,7 +253,7 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
 
         places_layer(coast, all_cities=True).add_to(m)
         regions_layer(regions or {}, current).add_to(m)
-    m.get_root().html.add_child(Element(colorbar_html(style_for(name), title)))
+    m.get_root().html.add_child(Element(colorbar_html(style or style_for(name), title)))
     if spread_title:
         m.get_root().html.add_child(Element(colorbar_html(style_for("std"), spread_title, top=78,
                                                           element_id=SPREAD_LEGEND_ID)))
@@ -379,6 +392,8 @@ def country_map(land: Overlay, regions: dict, current, *, relief: Overlay | None
     m = OfflineMap(location=centre, tiles=None, zoom_start=7, control_scale=False, prefer_canvas=True,
                    zoomSnap=0.25)
     m.fit_bounds([[33.1, 125.8], [38.65, 129.7]])
+    # the sea beyond the frame's picture in the land picture's sea colour, not Leaflet's grey
+    m.get_root().html.add_child(Element(f"<style>.leaflet-container {{background: {SEA_COLOUR}}}</style>"))
     folium.raster_layers.ImageOverlay(land.url, land.bounds, name="South Korea", interactive=False,
                                       z_index=1).add_to(m)
     if relief is not None:
