@@ -353,3 +353,45 @@ def test_catalog__corrupt_file_met_by_cache_info_is_rebuilt_not_emptied(tmp_path
     (root / "products" / "catalog.sqlite-wal").unlink(missing_ok=True)
     products = cache.info(root)["products"]  # no service: rows come back from the COGs' tags and places
     assert list(products) == ["dem"] and products["dem"]["entries"] == 1 and products["dem"]["bytes"] > 0
+
+
+# ------------------------------------------------------------------ unexpected exceptions on a page
+def _unguarded_body():
+    """A page run on its own (no app.py guard around it) whose body fails."""
+    from unique_core.ui import errors
+
+    errors.install()
+    raise ZeroDivisionError("a bug in a page body")
+
+
+def _unguarded_fragment():
+    """A page whose fragment (a progress panel, say) fails outside any guard."""
+    import streamlit as st
+
+    from unique_core.ui import errors
+
+    errors.install()
+
+    @st.fragment
+    def panel():
+        raise KeyError("a bug in a polling fragment")
+
+    panel()
+
+
+@pytest.mark.parametrize("page, bug", [(_unguarded_body, "a bug in a page body"),
+                                       (_unguarded_fragment, "a bug in a polling fragment")])
+def test_errors_install__an_unguarded_page_or_fragment_shows_an_id_that_the_log_holds(page, bug, caplog):
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(page, default_timeout=60)
+    with caplog.at_level("ERROR", logger="unique.app"):
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]  # no bare "This app has encountered an error"
+    (shown,) = [e.value for e in at.error]
+    error_id = re.search(r"error id \*\*([0-9a-f]{8})\*\*", shown).group(1)
+    assert "Traceback" not in shown and bug not in shown
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert logged and bug in logged[0].getMessage() and logged[0].exc_info
