@@ -1,6 +1,6 @@
 """The training table of Step 1: one row per site and day, features from `unique_core.features`.
 
-A flux-network folder (layout in unique_core.world.network, the same for real data) gives, per
+A flux-network folder (layout in unique_core.sources.sitefiles, the same for real data) gives, per
 site: the FLUXNET daily file (target GPP and its QC), the ERA5-Land point extract (the
 reanalysis meteorology the maps also use), and the MODIS or Landsat extract.
 """
