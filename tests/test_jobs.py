@@ -182,6 +182,33 @@ def test_pool_size__from_the_environment(monkeypatch):
     assert jobs.default_pool() is jobs.default_pool()
 
 
+def test_join__a_second_waiter_keeps_the_job_alive_and_nothing_to_join_is_none():
+    pool = JobPool(1)
+    gate, started = threading.Event(), []
+    assert pool.join("k") is None
+    first = pool.submit("k", _gated(gate, started, 2))
+    second = pool.join("k")
+    assert second is not None and second.label == first.label
+    _until(lambda: started)
+    first.release()
+    time.sleep(0.05)
+    assert second.state == "running"  # the joined waiter still wants it
+    gate.set()
+    assert second.result(WAIT) == 3.0
+    assert pool.join("k") is None  # finished jobs are forgotten
+    pool.shutdown()
+
+
+def test_default_pool__size_if_unset_only_without_the_variable(monkeypatch):
+    monkeypatch.setattr(jobs, "_DEFAULT", None)
+    monkeypatch.delenv("UNIQUE_MAX_JOBS", raising=False)
+    assert jobs.default_pool(2).max_workers == 2
+    assert jobs.default_pool(7).max_workers == 2  # the first caller made it
+    monkeypatch.setattr(jobs, "_DEFAULT", None)
+    monkeypatch.setenv("UNIQUE_MAX_JOBS", "3")
+    assert jobs.default_pool(2).max_workers == 3  # the deployer's variable wins
+
+
 def test_pool__two_sessions_asking_for_one_product_compute_it_once(tmp_path, world, small_region):
     from unique_core.products import ProductService
 
