@@ -41,8 +41,9 @@ country_box = st.container()
 relief_job = None
 if pick or not statics[0]:
     p1, p2 = country_box.columns([3, 1])
-    p2.select_slider("Box size (km)", options=[6, 15, 30], value=15, key="pick_size_km",
-                     help="Smaller boxes make S1/S2 faster; 30 km is the largest region")
+    sizes, size = state.box_size_choice()  # the sizes this server allows (UNIQUE_MAX_BOX_KM)
+    p2.select_slider("Box size (km)", options=sizes, value=size, key="pick_size_km",
+                     help=f"Smaller boxes make S1/S2 faster; {max(sizes):g} km is the largest this server makes")
     in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
     p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
                "Green: the named regions. Click to pick another box.")
@@ -71,14 +72,11 @@ with top:
     if tower_note:
         st.caption(tower_note)
     days = mapview.day_steps(name, sel) if ready else []
-    if sel.date in days:
-        st.session_state["map_day"] = sel.date  # the slider follows the sidebar's date (and the player)
-    elif st.session_state.get("map_day") not in days:
-        st.session_state.pop("map_day", None)  # another product or region: its days differ
+    mapview.follow_date(days, sel)
     if len(days) > 1:
         d1, d2 = st.columns([6, 1])
-        d1.select_slider("Days with a map (step through them)", options=days, value=sel.date if sel.date in days
-                         else days[0], key="map_day", on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
+        d1.select_slider("Days with a map (step through them)", options=days, key="map_day",
+                         on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
         if d2.toggle("Play", key="map_play", help=f"Step through these days, one every {mapview.PLAY_S:g} s"):
             mapview.play(days)
     others = mapview.compare_options(name, sel) if ready else []

@@ -462,14 +462,28 @@ def cube_hint(region: Region, year: int) -> str:
     return f"unique products cube --product s2 --year {year} {where}"
 
 
-def cube_settings(store) -> str:
-    """How a cube was made, in words (members, steps), from its own metadata."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def cube_meta(store: str) -> dict:
+    """What a complete cube holds: its days, variables and settings in words (a complete cube never changes)."""
+    import pandas as pd
+
     from unique_core.cube import open_cube
 
-    a = open_cube(store).attrs
-    if a.get("product") == "gpp_m":
-        return "GPP_M, every day"
-    return f"{a.get('product', '').upper()}, {a.get('members', '?')} member(s), {a.get('steps', '?')} DDIM steps"
+    ds = open_cube(store)
+    a = ds.attrs
+    settings = ("GPP_M, every day" if a.get("product") == "gpp_m" else
+                f"{str(a.get('product', '')).upper()}, {a.get('members', '?')} member(s), {a.get('steps', '?')} DDIM steps")
+    return {"days": list(pd.DatetimeIndex(ds["time"].values).date), "variables": list(ds.data_vars),
+            "settings": settings}
+
+
+def cube_settings(store) -> str:
+    """How a cube was made, in words (members, steps), from its own metadata."""
+    return cube_meta(str(store))["settings"]
+
+
+def cube_days(store) -> list[dt.date]:
+    return cube_meta(str(store))["days"]
 
 
 def cube_maps_dir(store):
@@ -480,9 +494,9 @@ def cube_maps_dir(store):
 
 
 def cube_maps_ready(store) -> bool:
-    from unique_core.cube import PERIODS, open_cube
+    from unique_core.cube import PERIODS
 
-    variables = [v for v in CUBE_VARIABLES if v in open_cube(store)]
+    variables = [v for v in CUBE_VARIABLES if v in cube_meta(str(store))["variables"]]
     return all((cube_maps_dir(store) / f"{v}_{p}.tif").exists() for v in variables for p in PERIODS)
 
 
@@ -522,14 +536,6 @@ def cube_day(store: str, variable: str, date: dt.date):
     grid = region.coarse if variable == "gpp_m" else region.fine
     return dataarray(np.asarray(ds[variable][k].values, dtype=np.float32), grid, name=variable,
                      units="gC m-2 d-1", long_name=f"{ds[variable].attrs.get('long_name', variable)}, {date}")
-
-
-def cube_days(store) -> list[dt.date]:
-    import pandas as pd
-
-    from unique_core.cube import open_cube
-
-    return list(pd.DatetimeIndex(open_cube(store)["time"].values).date)
 
 
 PERIOD_TOP_QUANTILE = 99.5  # a period map's colour scale ends here (rounded up): sums differ by period

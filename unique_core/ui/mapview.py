@@ -80,6 +80,11 @@ def product_options(sel: Selection) -> list[str]:
     return list(cached.MAP_PRODUCTS) + cached.cube_choices(sel.region, sel.date.year, sel.source)
 
 
+def _cubes_holding(name: str) -> tuple[str, ...]:
+    """The cube products whose stores hold daily product `name` (every S1/S2 cube keeps its GPP_M)."""
+    return (name,) if name in ("s1", "s2") else ("gpp_m", "s2", "s1") if name == "gpp_m" else ()
+
+
 def _cube_variable(name: str) -> str:
     """The cube variable holding daily product `name`."""
     return "gpp_m" if name == "gpp_m" else "gpp"
@@ -98,7 +103,7 @@ def day_cube(name: str, sel: Selection):
     S1/S2 from their own cube; GPP_M from a GPP_M cube or from the GPP_M every S1/S2 cube keeps.
     """
     cubes = cached.cubes_of(sel.region, sel.date.year, sel.source)
-    for product in ((name,) if name in ("s1", "s2") else ("gpp_m", "s2", "s1") if name == "gpp_m" else ()):
+    for product in _cubes_holding(name):
         store = cubes.get(product)
         if store is not None and sel.date in cached.cube_days(store):
             return store
@@ -221,10 +226,22 @@ def day_steps(name: str, sel: Selection) -> list[dt.date]:
         return []
     days = set(cached.cached_dates(name, sel.region, sel.source))
     cubes = cached.cubes_of(sel.region, sel.date.year, sel.source)
-    for product in ((name,) if name in ("s1", "s2") else ("gpp_m", "s2", "s1") if name == "gpp_m" else ()):
+    for product in _cubes_holding(name):
         if product in cubes:
             days.update(cached.cube_days(cubes[product]))
     return sorted(days)
+
+
+def follow_date(days: list[dt.date], sel: Selection) -> None:
+    """Put the day slider (its state, before it is drawn) on the sidebar's date, or keep a day of
+    `days`; forget it when there are no days (another product or region)."""
+    ss = st.session_state
+    if not days:
+        ss.pop("map_day", None)
+    elif sel.date in days:
+        ss["map_day"] = sel.date
+    elif ss.get("map_day") not in days:
+        ss["map_day"] = days[0]
 
 
 def go_to_day() -> None:
