@@ -49,10 +49,10 @@ if pick or not statics[0]:
                "Green: the named regions. Click to pick another box.")
     if state.PICK_ERROR in st.session_state:
         p2.warning(st.session_state[state.PICK_ERROR])
-    country, relief_job = mapview.country(sel, busy=bool(statics[1]) or bool(cached.jobs().running()))
-    with p1:
-        st_folium(country, height=460, use_container_width=True, returned_objects=["last_clicked"],
-                  key=state.PICK_KEY, on_change=state.pick_from_click)
+    country, layers, relief_job = mapview.country(sel, busy=bool(statics[1]) or bool(cached.jobs().running()))
+    with p1:  # the changing layers are swapped into the map in the browser: the map itself stays
+        st_folium(country, feature_group_to_add=layers, height=460, use_container_width=True,
+                  returned_objects=["last_clicked"], key=state.PICK_KEY, on_change=state.pick_from_click)
 plan = mapview.plan(name, sel, statics)
 plan.jobs.append(relief_job)
 with top:

@@ -125,20 +125,41 @@ def test_coastlines__outline_of_a_square_island_in_degrees():
 
 
 def test_country_map__coast_rivers_cities_regions_labelled_offline():
-    from unique_core.grid import get_region, named_regions
+    from unique_core.grid import named_regions
     from unique_core.korea import RIVERS
     from unique_core.viz.basemap import Coast
 
     land = maps.Overlay("data:image/png;base64,AAAA", [[33.0, 125.0], [38.7, 130.0]])
     coast = Coast(((( 35.0, 126.0), (35.1, 126.1), (35.2, 126.0)),))
-    m = maps.country_map(land, named_regions(), get_region("jirisan"), coast=coast)
+    m = maps.country_map(land, named_regions(), coast=coast)
     html = m.get_root().render()
     assert _external_sources(html) == set()
     for label in ("Seoul", "Busan", "Jirisan", "Gwangneung forest", "Hangang"):
         assert label in html, label
     assert all(f'"name": "{name}"' in html for name, _, _ in RIVERS)  # each river, drawn by one script
     assert '"coast": [[[35.0, 126.0], [35.1, 126.1], [35.2, 126.0]]]' in html
-    assert '"current": {"box": ' in html and '"name": "Jirisan"}' in html  # the box in use, drawn red
+
+
+def test_country_map__what_changes_is_swapped_in_and_the_map_stays_the_same():
+    """The relief (once made) and the box in use are layers apart: the map's own script is the
+    same whatever they are, so streamlit-folium keeps the map (a rebuilt map moved a click)."""
+    import re
+
+    from streamlit_folium import _get_feature_group_string, _get_map_string, generate_js_hash
+
+    from unique_core.grid import get_region, named_regions
+
+    land = maps.Overlay("data:image/png;base64,AAAA", [[33.0, 125.0], [38.7, 130.0]])
+    relief = maps.Overlay("data:image/png;base64,BBBB", [[33.0, 125.0], [38.7, 130.0]])
+    scripts = {generate_js_hash(_get_map_string(maps.country_map(land, named_regions())), "k") for _ in range(2)}
+    assert len(scripts) == 1  # built twice, the same map for the browser
+    before, after = maps.country_layers(get_region("jirisan")), maps.country_layers(get_region("gimje"), relief)
+    assert len(before) == 1 and len(after) == 2  # the relief joins the box in use
+    west, south, east, north = get_region("gimje").lonlat_bounds
+    box = _get_feature_group_string(after[-1], maps.country_map(land, named_regions()))  # as the browser gets it
+    assert re.search(r"L\.rectangle\(\s*" + re.escape(f"[[{south!r}, {west!r}], [{north!r}, {east!r}]]"), box)
+    assert "in use: Gimje plain" in box and '"color": "#c62828"' in box  # drawn red, named
+    assert "BBBB" in _get_feature_group_string(after[0], maps.country_map(land, named_regions()))
 
 
 def test_shipped_land_mask__is_the_mask_the_world_is_built_on():
@@ -159,7 +180,7 @@ def test_country_map__drawn_without_computing_the_land_mask(monkeypatch):
     """The first map of a fresh server: the land picture and coast are read from the package,
     never made from global-land-mask (10-15 s on 2 cores)."""
     import unique_core.landmask as landmask
-    from unique_core.grid import get_region, named_regions
+    from unique_core.grid import named_regions
     from unique_core.ui import cached
 
     def refuse():
@@ -169,7 +190,7 @@ def test_country_map__drawn_without_computing_the_land_mask(monkeypatch):
     cached.land_overlay.clear()
     cached.coast.clear()
     land, coast = cached.land_overlay(), cached.coast()
-    html = maps.country_map(land, named_regions(), get_region("jirisan"), coast=coast).get_root().render()
+    html = maps.country_map(land, named_regions(), coast=coast).get_root().render()
     assert len(coast.lines) > 50 and land.url.startswith("data:image/png;base64,")
     (south, west), (north, east) = land.bounds
     assert south < 33.2 and north > 38.6 and west < 125.1 and east > 130.0  # the whole frame

@@ -117,16 +117,16 @@ def start_now(name: str, sel: Selection, params: dict | None = None) -> None:
 
 
 def country(sel: Selection, *, busy: bool):
-    """The country map (a click on it picks a box), and the job making its relief if not yet made.
+    """(country map, its changing layers, the job making its relief if not yet made); a click on it picks a box.
 
     The relief (half a minute of terrain over the whole frame) is only a backdrop: it waits while
     the page has anything else being made (`busy`), so it never slows the region's first map.
     """
-    from unique_core.viz.maps import country_map
+    from unique_core.viz.maps import country_layers, country_map
 
     job = cached.start_relief() if sel.simulated and not busy else None
-    return country_map(cached.land_overlay(), named_regions(), sel.region, relief=cached.relief_overlay(),
-                       coast=cached.coast()), job
+    return (country_map(cached.land_overlay(), named_regions(), coast=cached.coast()),
+            country_layers(sel.region, cached.relief_overlay()), job)
 
 
 def towers(sel: Selection, show: bool) -> tuple[list[dict] | None, object | None, str | None]:

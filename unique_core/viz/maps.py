@@ -380,11 +380,13 @@ def relief_overlay(hillshade: xr.DataArray) -> Overlay:
     return Overlay(png_data_url(rgba), bounds)
 
 
-def country_map(land: Overlay, regions: dict, current, *, relief: Overlay | None = None, coast=None) -> folium.Map:
-    """South Korea with its relief (when made), coastline, rivers, cities, peaks and the named
-    regions, labelled, and the current region in red (a click picks a new box).
+def country_map(land: Overlay, regions: dict, *, coast=None) -> folium.Map:
+    """South Korea with its coastline, rivers, cities, peaks and the named regions, labelled (a
+    click picks a new box). What changes while the page is open (the relief once made, the box in
+    use) is not in it but in `country_layers`, swapped in without rebuilding the map: a rebuilt
+    map is a new frame, and a click landing while it is being laid out lands somewhere else.
 
-    regions: name -> Region; current: the Region in use (drawn red); coast: viz.basemap.Coast.
+    regions: name -> Region; coast: viz.basemap.Coast.
     """
     from unique_core.viz.basemap import places_layer, regions_layer
 
@@ -396,13 +398,28 @@ def country_map(land: Overlay, regions: dict, current, *, relief: Overlay | None
     m.get_root().html.add_child(Element(f"<style>.leaflet-container {{background: {SEA_COLOUR}}}</style>"))
     folium.raster_layers.ImageOverlay(land.url, land.bounds, name="South Korea", interactive=False,
                                       z_index=1).add_to(m)
-    if relief is not None:
-        folium.raster_layers.ImageOverlay(relief.url, relief.bounds, name="Relief (simulated DEM)",
-                                          interactive=False, z_index=2).add_to(m)
     places_layer(coast).add_to(m)
-    regions_layer(regions, current).add_to(m)
+    regions_layer(regions).add_to(m)
     MetricScale().add_to(m)
     return m
+
+
+def country_layers(current, relief: Overlay | None = None) -> list[folium.FeatureGroup]:
+    """The country map's changing layers: its relief (when made) and the box in use, in red."""
+    from unique_core.viz.basemap import CURRENT_COLOUR
+
+    groups = []
+    if relief is not None:
+        group = folium.FeatureGroup(name="Relief (simulated DEM)")
+        folium.raster_layers.ImageOverlay(relief.url, relief.bounds, name="Relief (simulated DEM)",
+                                          interactive=False, z_index=2).add_to(group)
+        groups.append(group)
+    west, south, east, north = current.lonlat_bounds
+    box = folium.FeatureGroup(name="Region in use")
+    folium.Rectangle([[south, west], [north, east]], color=CURRENT_COLOUR, weight=3, fill=False,
+                     tooltip=f"in use: {current.title or current.name}").add_to(box)
+    groups.append(box)
+    return groups
 
 
 def value_at(da: xr.DataArray, lat: float, lon: float) -> float | None:
