@@ -83,3 +83,28 @@ def test_block_bootstrap__interval_brackets_the_estimate_and_collapses_for_const
     assert lo < values.mean() < hi
     assert hi - lo < 0.5
     assert M.block_bootstrap(np.full(40, 2.0), np.arange(40), np.mean) == (2.0, 2.0)
+
+
+def test_crps_normal__closed_form_by_hand():
+    # CRPS of N(0, 1) at its mean: 2 phi(0) - 1 / sqrt(pi) = 0.23370
+    assert M.crps_normal(np.array([0.0]), np.array([1.0]), np.array([0.0]))[0] == pytest.approx(0.233695, abs=1e-5)
+    # it scales with the std and, far out, approaches the absolute error
+    assert M.crps_normal(np.array([0.0]), np.array([2.0]), np.array([0.0]))[0] == pytest.approx(2 * 0.233695, abs=1e-5)
+    assert M.crps_normal(np.array([0.0]), np.array([0.01]), np.array([5.0]))[0] == pytest.approx(5.0, abs=0.01)
+
+
+def test_pit_histogram__bins_by_hand_and_u_shape_when_too_narrow():
+    # Phi(0) = 0.5 -> bin 2 of 4; Phi(-3) ~ 0.001 -> bin 0; Phi(3) ~ 0.999 -> bin 3
+    h = M.pit_histogram(np.zeros(3), np.ones(3), np.array([0.0, -3.0, 3.0]), 4)
+    assert h.tolist() == [1, 0, 1, 1]
+    rng = np.random.default_rng(5)
+    y = rng.normal(0, 1, 50_000)
+    flat = M.pit_histogram(np.zeros(y.size), np.ones(y.size), y, 5)
+    assert flat.min() > 0.95 * y.size / 5 and flat.max() < 1.05 * y.size / 5
+    narrow = M.pit_histogram(np.zeros(y.size), np.full(y.size, 0.3), y, 5)
+    assert narrow[0] > 3 * narrow[2] and narrow[-1] > 3 * narrow[2]
+
+
+def test_crps_normal_and_pit__a_zero_std_is_a_point_forecast():
+    assert M.crps_normal(np.array([1.0, 1.0]), np.zeros(2), np.array([3.0, 1.0])).tolist() == [2.0, 0.0]
+    assert M.pit_histogram(np.ones(3), np.zeros(3), np.array([0.0, 1.0, 2.0]), 3).tolist() == [1, 1, 1]

@@ -9,6 +9,9 @@
   ensemble mean (Fortin et al. 2014): 1 for a reliable ensemble of any size.
 - `rank_histogram`: counts of the observation's rank among the members (M + 1 bins), with
   ties broken at random; flat for a reliable ensemble, U-shaped when it is under-dispersed.
+- `crps_normal`, `pit_histogram`: the CRPS and the probability-integral-transform histogram
+  of a Gaussian band (mean, std), e.g. the uncertainty band a user sees; the PIT histogram is
+  the rank histogram of a continuous forecast (flat when reliable, U when too narrow).
 - `pooled`: sufficient sums of one window, so RMSE, MAE, bias and r can be pooled over any
   set of windows (and bootstrapped) without keeping pixels.
 """
@@ -68,6 +71,28 @@ def rank_histogram(members: np.ndarray, y: np.ndarray, rng: np.random.Generator 
     ties = (members == y[None]).sum(axis=0)
     rank = below + np.floor(rng.random(y.size) * (ties + 1)).astype(int)
     return np.bincount(rank, minlength=members.shape[0] + 1)
+
+
+def crps_normal(mean: np.ndarray, std: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """CRPS per point of the normal distribution N(mean, std^2) (scoringrules' closed form).
+
+    A zero std (every member clipped to 0, say) is a point forecast: its CRPS is |y - mean|.
+    """
+    import scoringrules as sr
+
+    y, mean, std = (np.asarray(a, np.float64) for a in (y, mean, std))
+    safe = np.where(std > 0, std, 1.0)
+    return np.where(std > 0, np.asarray(sr.crps_normal(y, mean, safe)), np.abs(y - mean))
+
+
+def pit_histogram(mean: np.ndarray, std: np.ndarray, y: np.ndarray, bins: int) -> np.ndarray:
+    """Counts (bins,) of Phi((y - mean) / std) in equal bins of [0, 1] (a zero std: 0, 1/2 or 1)."""
+    from scipy.special import ndtr
+
+    y, mean, std = (np.asarray(a, np.float64).ravel() for a in (y, mean, std))
+    point = np.where(y > mean, 1.0, np.where(y < mean, 0.0, 0.5))
+    pit = np.where(std > 0, ndtr((y - mean) / np.where(std > 0, std, 1.0)), point)
+    return np.bincount(np.minimum((pit * bins).astype(int), bins - 1), minlength=bins)
 
 
 def pooled(y: np.ndarray, p: np.ndarray) -> dict[str, float]:

@@ -182,27 +182,108 @@ def rmse_against_steps(model, windows: list[Window], steps_list=(5, 10, 25, 50, 
     return rows
 
 
-def calibrate_spread(model, windows: list[Window], *, members: int = 8, steps: int | None = 10, seed: int = 0) -> dict:
-    """The factor that makes the raw ensemble's spread match its skill against GPP_L on `windows`.
+CALIBRATION_STEPS = (5, 10, 25, 50)  # DDIM step counts the spread model is fitted at (the app's choices)
+CALIBRATION_MEMBERS = 8
 
-    Meant for the validation tiles of the training years (never the test year). Spread and
-    skill are defined as in `evaluate` (mean ensemble standard deviation and RMSE of the
-    ensemble mean over each window's clear land pixels, averaged over windows), so the
-    calibrated spread-skill ratio on these windows is 1.
+
+def _block_ids(shape: tuple[int, int]) -> np.ndarray:
+    """The 1.5 km block (0..) of each pixel of a block-aligned window."""
+    from unique_core.grid import FINE_PER_BLOCK as B
+
+    i, j = np.indices(shape)
+    return (i // B) * (shape[1] // B) + j // B
+
+
+def _block_mean(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Each point's block mean of values (..., n) over the points ids (n,) of its block."""
+    out = np.empty_like(values, dtype=np.float64)
+    for b in np.unique(ids):
+        sel = ids == b
+        out[..., sel] = values[..., sel].mean(axis=-1, keepdims=True)
+    return out
+
+
+def spread_records(raw: np.ndarray, y: np.ndarray, ids: np.ndarray, sigma: np.ndarray) -> dict:
+    """Sums over one window's reference pixels that the spread model is fitted from.
+
+    raw (M, n) unscaled members, y (n,) the reference (GPP_L), ids (n,) 1.5 km block of each
+    point, sigma (n,) GPP_M's cell error. `se_within` and `se_block` split the squared error
+    of the ensemble mean into its part within blocks and its block means; `var` and
+    `var_within` are the members' unbiased variances, in all and within blocks.
     """
-    raw = copy.copy(model)  # shares the network; only its config (spread 1) is its own
-    raw.config = dataclasses.replace(model.config, spread_scale=1.0)
-    spreads, skills = [], []
-    for k, w in enumerate(windows):
-        ens = predict_window(raw.config.scheme, {raw.config.scheme: raw}, w, members=members, steps=steps, seed=seed + k)
-        cl = np.isfinite(w.gpp_l) & w.land
-        if cl.any():
-            spreads.append(ens.std(axis=0)[cl].mean())
-            skills.append(np.sqrt(np.mean((ens.mean(axis=0)[cl] - w.gpp_l[cl]) ** 2)))
-    spread, skill = float(np.mean(spreads)), float(np.mean(skills))
-    return {"spread_scale": round(skill / spread, 4), "rmse": round(skill, 4), "raw_spread": round(spread, 4),
-            "raw_spread_skill": round(spread / skill, 4), "windows": len(spreads), "members": members,
-            "ddim_steps": steps}
+    e = raw.mean(axis=0) - y
+    eb = _block_mean(e, ids)
+    dev = raw - _block_mean(raw, ids)
+    return {"n": int(y.size), "se_within": float(((e - eb) ** 2).sum()), "se_block": float((eb ** 2).sum()),
+            "var": float(raw.var(axis=0, ddof=1).sum()), "var_within": float(dev.var(axis=0, ddof=1).sum()),
+            "sigma2": float((sigma.astype(np.float64) ** 2).sum())}
+
+
+def fit_spread(recs: list[dict], members: int) -> tuple[float, float]:
+    """(k, a) of the spread model (downscale/uncertainty.py) from spread_records of M-member ensembles.
+
+    k^2 s^2 is the part of the error within 1.5 km blocks that the members' sampling noise
+    (s^2 / M within blocks) does not explain; a^2 sigma_M^2 is what is left of the whole
+    error once the calibrated members' band (k^2 + 1/M) s^2 is taken off, so the band's
+    spread/skill is 1 on the fitting windows.
+    """
+    t = {k: sum(r[k] for r in recs) for k in ("se_within", "se_block", "var", "var_within", "sigma2")}
+    k2 = max((t["se_within"] - t["var_within"] / members) / t["var"], 0.0)
+    a2 = max((t["se_within"] + t["se_block"] - (k2 + 1 / members) * t["var"]) / t["sigma2"], 0.0)
+    return float(np.sqrt(k2)), float(np.sqrt(a2))
+
+
+def band_spread_skill(recs: list[dict], k: float, a: float, members: int) -> float:
+    """Spread/skill of the band sqrt((k^2 + 1/M) s^2 + a^2 sigma_M^2) on spread_records of M-member ensembles."""
+    t = {key: sum(r[key] for r in recs) for key in ("se_within", "se_block", "var", "sigma2")}
+    return float(np.sqrt(((k * k + 1 / members) * t["var"] + a * a * t["sigma2"]) / (t["se_within"] + t["se_block"])))
+
+
+def calibrate_spread(model, windows: list[Window], world, *, members: int = CALIBRATION_MEMBERS,
+                     steps: tuple[int, ...] = CALIBRATION_STEPS, seed: int = 0, progress=None) -> dict:
+    """The spread model (k, a per DDIM step count) of a diffusion model, against GPP_L on `windows`.
+
+    Meant for the validation tiles of the training years (never the test tiles or year, never
+    the truth). For each step count, `members` raw members per window are fitted (fit_spread);
+    the band is then checked on disjoint subsets of 2 and 4 of the same members, which tests
+    the member-count model (MSE(M) = k^2 s^2 + s^2 / M) on ensembles it was not fitted to.
+    Returns what config.json's `spread_calibration` holds.
+    """
+    from unique_core.downscale.uncertainty import MEMBERS_RANGE, cell_sigma
+    from unique_core.gpp import error_model
+    from unique_core.resample import coarse_to_fine_nearest
+
+    raw = copy.copy(model)  # shares the network; only its config (no spread model: raw members) is its own
+    raw.config = dataclasses.replace(model.config, spread_scale=1.0, spread_calibration={})
+    table = error_model.error_table()
+    sigmas = []
+    for w in windows:
+        sc = world.static_coarse(w.region)
+        sigmas.append(coarse_to_fine_nearest(cell_sigma(sc.fractions, w.date, table), sc.grid, w.region.fine))
+    ks, as_, checks, raw_ratio = [], [], {}, []
+    for si, K in enumerate(steps):
+        recs, subsets = [], {m: [] for m in (2, 4) if m < members}
+        for wi, w in enumerate(windows):
+            cl = np.isfinite(w.gpp_l) & w.land
+            if cl.sum() < 100:
+                continue
+            ens = predict_window(raw.config.scheme, {raw.config.scheme: raw}, w, members=members, steps=K,
+                                 seed=seed + wi)[:, cl]
+            ids, y, sig = _block_ids(w.land.shape)[cl], w.gpp_l[cl], sigmas[wi][cl]
+            recs.append(spread_records(ens, y, ids, sig))
+            for m in subsets:
+                subsets[m] += [spread_records(ens[g * m:(g + 1) * m], y, ids, sig) for g in range(members // m)]
+            if progress:
+                progress(f"DDIM {K}", wi + 1, len(windows))
+        k, a = fit_spread(recs, members)
+        ks.append(round(k, 4)); as_.append(round(a, 4))
+        t = {key: sum(r[key] for r in recs) for key in ("se_within", "se_block", "var")}
+        raw_ratio.append(round(float(np.sqrt(t["var"] * (members + 1) / members / (t["se_within"] + t["se_block"]))), 4))
+        checks[str(K)] = {str(m): round(band_spread_skill(r, k, a, m), 3) for m, r in {**subsets, members: recs}.items()}
+    n = sum(r["n"] for r in recs)
+    return {"model": "finite_ensemble", "steps": list(steps), "k": ks, "a": as_, "members_range": list(MEMBERS_RANGE),
+            "fit_members": members, "windows": len(recs), "pixels": n, "reference": "GPP_L on clear land pixels",
+            "raw_spread_skill": raw_ratio, "band_spread_skill_by_members": checks}
 
 
 # ====================================================================== held-out evaluation
@@ -215,7 +296,12 @@ MAX_CLEAR = 12  # Landsat-clear dates scored per test tile (evenly spread; a til
 DATA_RANGE = 20.0  # gC m-2 d-1: SSIM's data range (above the peak daily GPP of every class)
 HELDOUT_VERSION = "1"
 PEERS = ("gpp_m_bilinear", "gpp_m_nearest", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided", "gpp_l_past")
-LEARNED = ("regression", "s1", "s2", "s2_conserved")
+LEARNED = ("regression", "s1", "s2", "s2_conserved", "s3", "s3_past")
+
+
+def _model_name(method: str) -> str:
+    """The shipped model a learned method samples: s2_conserved -> s2, s3_past (S3's past-only variant) -> s3."""
+    return "s3" if method == "s3_past" else method.replace("_conserved", "")
 SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
            9: "SON", 10: "SON", 11: "SON"}
 
@@ -252,6 +338,9 @@ def build_heldout(world, tile: Region, year: int, models=None, cadence: int = CA
     path = heldout_path(tile, year, world.seed, cadence, max_clear)
     if path.exists():
         return path
+    finer = _finer_build(tile, year, world.seed, cadence, max_clear)
+    if finer is not None:
+        return finer
     m_model, l_model = models or (load_model("modis"), load_model("landsat"))
     start = max(dt.date(year, 1, 1) - dt.timedelta(LANDSAT_MAX_GAP), dt.date(clim.FIRST_YEAR, 1, 1))
     end = dt.date(year, 12, 31)
@@ -305,6 +394,19 @@ def build_heldout(world, tile: Region, year: int, models=None, cadence: int = CA
     return path
 
 
+def _finer_build(tile: Region, year: int, seed: int, cadence: int, max_clear: int):
+    """A cached build whose cadence divides `cadence` and with at least `max_clear` clear dates (or None).
+
+    Its cadence days include every `cadence`-th day, and score_tile picks the days it scores.
+    """
+    for c in range(cadence, 0, -1):
+        for m in range(MAX_CLEAR, max_clear - 1, -1):
+            path = heldout_path(tile, year, seed, c, m)
+            if cadence % c == 0 and path.exists():
+                return path
+    return None
+
+
 def _pft_names(fractions: np.ndarray) -> np.ndarray:
     frac = fractions.copy()
     frac[[KEYS.index("water"), KEYS.index("barren")]] = -1
@@ -332,9 +434,16 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
     from unique_core import metrics as M
     from unique_core.downscale import peers as P
 
+    from unique_core.downscale import uncertainty as U
+
     path = build_heldout(world, tile, year, cadence=cadence, max_clear=max_clear)
     with np.load(path) as f:
         z = {k: f[k] for k in f.files}
+    # the days scored: every `cadence`-th day and `max_clear` of the clear dates (a finer build holds more)
+    doy = np.array([dt.date.fromordinal(int(t)).timetuple().tm_yday - 1 for t in z["eval_days"]])
+    z["is_cadence"] = z["is_cadence"] & (doy % cadence == 0)
+    clear_days = select_clear_days([int(t) for t, c in zip(z["eval_days"], z["is_clear"]) if c], max_clear)
+    z["is_clear"] = np.isin(z["eval_days"], clear_days)
     st = world.static(tile)
     land = st.land
     z["land"] = land
@@ -346,7 +455,10 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
     rng = np.random.default_rng(seed)
     rows = []
     for e, t in enumerate(z["eval_days"]):
+        if not (z["is_cadence"][e] or z["is_clear"][e]):
+            continue
         d = dt.date.fromordinal(int(t))
+        sigma_m = None
         gm = z["gpp_m"][sidx[int(t)]]
         up = P.bilinear(gm, coarse, tile.fine)
         truth = z["truth"][e].astype(np.float32)
@@ -376,19 +488,28 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                 p = z[method][e].astype(np.float32)
                 p = np.where(np.isfinite(p), p, up)  # no clear view within 64 days: GPP_M
             else:
-                name = method.replace("_conserved", "")
+                name = _model_name(method)
                 if name not in models:
                     continue
                 if method == "s2_conserved" and "s2" in preds:
                     ens = np.clip(conserve_block_means(preds["s2_ens"], inner, tile, land), 0, None)
                 else:
                     model = models[name]
-                    cond = np.concatenate([(up / model.config.gpp_scale)[None], static]) if model.config.scheme == "s2" \
-                        else (up / model.config.gpp_scale)[None]
+                    base = up
+                    if model.config.scheme == "s3":  # the day's interpolated GPP_L of the variant and its view ages
+                        variant = "past" if method == "s3_past" else "two_sided"
+                        gl = z[f"gpp_l_{variant}"][e].astype(np.float32)
+                        since, until = P.acquisition_ages(z["acq_days"], z["acq_clear"], d, variant)
+                        cond = D.s3_cond(up, static, gl, since, until, variant)
+                        base = D.s3_base(up, gl, model.config.base_map)
+                    elif model.config.scheme == "s2":
+                        cond = np.concatenate([(up / model.config.gpp_scale)[None], static])
+                    else:
+                        cond = (up / model.config.gpp_scale)[None]
                     n = 1 if model.config.kind == "regression" else members
                     res = sample_residual(model, cond.astype(np.float32), tile.fine, members=n, steps=steps,
                                           seed=seed + int(t))
-                    ens = np.clip(up[None] + model.config.res_scale * res, 0, None)
+                    ens = np.clip(base[None] + model.config.res_scale * res, 0, None)
                     if method == "s2":
                         preds["s2_ens"] = ens
                     if method == "s2_conserved":
@@ -408,11 +529,24 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
             if cl.any():
                 row["gpp_l"] = M.pooled(gpp_l[cl], p[cl])
             if ens is not None and len(ens) > 1:
+                # the band a user sees (downscale/uncertainty.py), from the model that made the members
+                model = models[_model_name(method)]
+                a = U.gpp_m_factor(model.config, steps)
+                if sigma_m is None and a > 0:
+                    sigma_m = U.sigma_field(world, tile, d)
+                bd = U.band(ens, sigma_m, a)
+                row["band_truth"] = [float((bd[land].astype(np.float64) ** 2).sum()), row["truth"]["se"],
+                                     int(land.sum())]
+                row["crps_band_truth"] = float(M.crps_normal(p[land], bd[land], truth[land]).sum())
                 row["crps_truth"] = float(M.crps_ensemble(ens[:, land], truth[land]).sum())
                 row["spread_truth"] = M.spread_terms(ens[:, land], truth[land])
                 sub = rng.choice(int(land.sum()), size=min(500, int(land.sum())), replace=False)
                 row["rank_truth"] = M.rank_histogram(ens[:, land][:, sub], truth[land][sub], rng).tolist()
+                row["pit_band_truth"] = M.pit_histogram(p[land][sub], bd[land][sub], truth[land][sub],
+                                                        len(ens) + 1).tolist()
                 if cl.any():
+                    row["band_gpp_l"] = [float((bd[cl].astype(np.float64) ** 2).sum()), row["gpp_l"]["se"],
+                                         int(cl.sum())]
                     row["crps_gpp_l"] = float(M.crps_ensemble(ens[:, cl], gpp_l[cl]).sum())
                     row["spread_gpp_l"] = M.spread_terms(ens[:, cl], gpp_l[cl])
             rows.append(row)
@@ -433,47 +567,60 @@ def _block_rmse(p: np.ndarray, truth: np.ndarray, land: np.ndarray) -> tuple[flo
     return float(((f(p) - f(truth))[ok] ** 2).sum()), int(ok.sum())
 
 
+ROWS_VERSION = "2"  # the layout of the cached rows (v2: per method group, with the user's band)
+
+
+def _method_groups(methods: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Methods scored together: a model and its block-conserved variant share the members."""
+    groups: dict[str, list[str]] = {}
+    for m in methods:
+        groups.setdefault(_model_name(m), []).append(m)
+    return [tuple(g) for g in groups.values()]
+
+
 def _score_tile_job(args):
-    import torch
-
-    torch.set_num_threads(1)
-    from unique_core.world import World
-
-    tile, year, names, members, steps, seed, methods, cadence = args
-    from unique_core.downscale import registry
-
+    """Rows of one tile and one method group, cached per setting and model files (a rerun resumes)."""
     import hashlib
     import json
 
+    import torch
+
     from unique_core.atomic import write_text
     from unique_core.config import cache_dir
+    from unique_core.downscale import registry
+    from unique_core.world import World
 
-    models = {n: registry.load(n) for n in names}
-    # the rows of a tile are kept per setting and model weights, so an interrupted run resumes
-    key = hashlib.sha256(json.dumps([tile.key, year, names, members, steps, seed, methods, cadence,
-                                     [registry.model_dir(n).joinpath("weights.safetensors").stat().st_mtime_ns
-                                      for n in names]]).encode()).hexdigest()[:16]
+    torch.set_num_threads(1)
+    tile, year, names, members, steps, seed, methods, cadence, max_clear = args
+    base = _model_name(methods[0])
+    names = [n for n in names if n == base]
+    files = [registry.model_dir(n) / f for n in names for f in ("weights.safetensors", "config.json")]
+    key = hashlib.sha256(json.dumps([ROWS_VERSION, tile.key, year, names, members, steps, seed, methods, cadence,
+                                     max_clear, [f.stat().st_mtime_ns for f in files if f.exists()]]
+                                    ).encode()).hexdigest()[:16]
     path = cache_dir() / f"downscale-heldout-s{World().seed}-v{HELDOUT_VERSION}" / f"rows_{tile.key}_{key}.json"
     if path.exists():
         return json.loads(path.read_text())
+    models = {n: registry.load(n) for n in names}
     rows = score_tile(World(), tile, year, models, members=members, steps=steps, seed=seed, methods=methods,
-                      cadence=cadence)
+                      cadence=cadence, max_clear=max_clear)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(rows))
     return rows
 
 
 def score_heldout(tiles, year: int, model_names: tuple[str, ...], *, members: int, steps: int, seed: int = 0,
-                  methods: tuple[str, ...] = PEERS + LEARNED, cadence: int = CADENCE, workers: int = 1,
-                  progress=None) -> list[dict]:
-    """score_tile over the tiles, in `workers` processes (one torch thread each)."""
-    jobs = [(t, year, model_names, members, steps, seed, methods, cadence) for t in tiles]
+                  methods: tuple[str, ...] = PEERS + LEARNED, cadence: int = CADENCE, max_clear: int = MAX_CLEAR,
+                  workers: int = 1, progress=None) -> list[dict]:
+    """score_tile over the tiles and method groups, in `workers` processes (one torch thread each)."""
+    jobs = [(t, year, model_names, members, steps, seed, g, cadence, max_clear)
+            for t in tiles for g in _method_groups(methods)]
     rows: list[dict] = []
     if workers <= 1:
         for k, job in enumerate(jobs):
             rows += _score_tile_job(job)
             if progress:
-                progress("tiles", k + 1, len(jobs))
+                progress("tile-methods", k + 1, len(jobs))
         return rows
     from concurrent.futures import ProcessPoolExecutor, as_completed
     import multiprocessing as mp
@@ -483,7 +630,7 @@ def score_heldout(tiles, year: int, model_names: tuple[str, ...], *, members: in
         for k, fut in enumerate(as_completed(futures)):
             rows += fut.result()
             if progress:
-                progress("tiles", k + 1, len(jobs))
+                progress("tile-methods", k + 1, len(jobs))
     return rows
 
 
@@ -499,24 +646,15 @@ def _round(d: dict, nd: int = 3) -> dict:
     return {k: (round(v, nd) if isinstance(v, float) else v) for k, v in d.items()}
 
 
-def _total_band_spread_skill(rows: list[dict], members: int) -> float:
-    """Spread/skill against the truth of the band a user sees: ensemble spread plus GPP_M's error.
+def _band_ci(rows: list[dict], key: str, seed: int, n_boot: int = 400) -> list[float]:
+    """90 % block-bootstrap interval ((test tile, month) blocks) of the band's pooled spread/skill."""
+    from unique_core import metrics as M
 
-    sum over pixels of s^2 (M+1)/M + sigma_M(PFT, season)^2, from each window's pooled ensemble
-    variance and its pixel counts per plant type (gpp/error_model.py).
-    """
-    from unique_core.gpp import error_model
-
-    table = error_model.error_table()
-    v = se = n = 0.0
-    for r in rows:
-        day = dt.date.fromisoformat(r["date"])
-        v += r["spread_truth"][0] * (members + 1) / members
-        v += sum(c["n"] * error_model.sigma("GRA" if q == "URB" else q, day, table) ** 2
-                 for q, c in r["truth_by_pft"].items())
-        se += r["spread_truth"][1]
-        n += r["spread_truth"][2]
-    return float(np.sqrt(v / n) / np.sqrt(se / n))
+    values = np.array([r[key][:2] for r in rows], dtype=np.float64)
+    blocks = np.array([f"{r['tile']}:{r['date'][:7]}" for r in rows])
+    lo, hi = M.block_bootstrap(values, blocks, lambda v: float(np.sqrt(v[:, 0].sum() / v[:, 1].sum())),
+                               n_boot=n_boot, seed=seed)
+    return [round(lo, 3), round(hi, 3)]
 
 
 def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 0) -> dict:
@@ -563,9 +701,16 @@ def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 
                 res["crps"] = round(sum(r[crps_key] for r in rs) / sum(r[ref]["n"] for r in rs), 4)
                 v, se, n = (sum(r[spread_key][i] for r in rs) for i in range(3))
                 res["spread_skill"] = round(M.spread_skill_pooled(v, se, n, members), 3)
+                band_key = "band_truth" if ref == "truth" else "band_gpp_l"
+                if all(band_key in r for r in rs):  # the band a user sees: members' spread and GPP_M's error
+                    bv, bse, bn = (sum(r[band_key][i] for r in rs) for i in range(3))
+                    res["band_spread_skill"] = round(float(np.sqrt(bv / bse)), 3)
+                    res["band_spread_skill_ci90"] = _band_ci(rs, band_key, seed)
                 if ref == "truth":
                     res["rank_histogram"] = np.sum([r["rank_truth"] for r in rs], axis=0).tolist()
-                    res["spread_skill_with_gpp_m_error"] = round(_total_band_spread_skill(rs, members), 3)
+                    if all("pit_band_truth" in r for r in rs):
+                        res["band_pit_histogram"] = np.sum([r["pit_band_truth"] for r in rs], axis=0).tolist()
+                        res["band_crps"] = round(sum(r["crps_band_truth"] for r in rs) / sum(r[ref]["n"] for r in rs), 4)
             else:
                 res["crps"] = round(s["mae"], 4)  # the CRPS of a point forecast is its absolute error
             if ref == "truth":
@@ -583,7 +728,7 @@ def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 
             res["seconds_per_window"] = round(float(np.mean([r["seconds"] for r in rs])), 3)
             table[m] = res
         ratios = {}
-        for a in ("s2", "s2_conserved", "s1", "regression"):
+        for a in ("s2", "s2_conserved", "s3", "s3_past", "s1", "regression"):
             for b in ("gpp_m_bilinear", "unmix", "unmix_residual", "starfm", "gpp_l_two_sided", "gpp_l_past"):
                 if ref == "gpp_l" and b.startswith("gpp_l"):
                     continue  # on its own date the interpolation returns the clear pixel's GPP_L
@@ -598,7 +743,7 @@ def summarise(rows: list[dict], *, members: int, n_boot: int = 400, seed: int = 
 
 
 def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cadence: int = CADENCE,
-                     tiles: tuple[str, ...] | None = None, methods: tuple[str, ...] = PEERS + LEARNED,
+                     max_clear: int = MAX_CLEAR, tiles: tuple[str, ...] | None = None, methods: tuple[str, ...] = PEERS + LEARNED,
                      workers: int = 1, seed: int = 0, progress=None, note=None) -> dict:
     """`unique downscale evaluate`: the shipped models and the peers on the held-out test tiles.
 
@@ -620,9 +765,7 @@ def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cad
             raise RegionError(f"unknown test tile(s) {', '.join(unknown)}: choose from {', '.join(names)}")
         chosen = tuple(names[n] for n in tiles)
     model_names = []
-    for name in ("regression", "s1", "s2"):
-        if not any(m.replace("_conserved", "") == name for m in methods):
-            continue
+    for name in dict.fromkeys(_model_name(m) for m in methods if m not in PEERS):
         try:
             registry.load(name)
             model_names.append(name)
@@ -631,13 +774,13 @@ def evaluate_heldout(*, year: int = 2023, members: int = 4, steps: int = 10, cad
                 note(str(exc))
     t0 = time.time()
     rows = score_heldout(chosen, year, tuple(model_names), members=members, steps=steps, seed=seed, methods=methods,
-                         cadence=cadence, workers=workers, progress=progress)
-    return heldout_report(rows, year=year, members=members, steps=steps, cadence=cadence, seed=seed,
-                          seconds=time.time() - t0)
+                         cadence=cadence, max_clear=max_clear, workers=workers, progress=progress)
+    return heldout_report(rows, year=year, members=members, steps=steps, cadence=cadence, max_clear=max_clear,
+                          seed=seed, seconds=time.time() - t0)
 
 
-def heldout_report(rows: list[dict], *, year: int, members: int, steps: int, cadence: int, seed: int = 0,
-                   seconds: float | None = None) -> dict:
+def heldout_report(rows: list[dict], *, year: int, members: int, steps: int, cadence: int,
+                   max_clear: int = MAX_CLEAR, seed: int = 0, seconds: float | None = None) -> dict:
     """The report of evaluate_heldout from score_tile rows (of the tiles named in the rows)."""
     from unique_core.downscale.split import TEST_SITES, shipped_split
 
@@ -645,7 +788,7 @@ def heldout_report(rows: list[dict], *, year: int, members: int, steps: int, cad
     names = set(r["tile"] for r in rows)
     chosen = [t for t in split.test if t.name in names]
     report = {"year": year, "window_px": WINDOW, "members": members, "ddim_steps": steps, "cadence_days": cadence,
-            "max_clear_dates_per_tile": MAX_CLEAR,
+            "max_clear_dates_per_tile": max_clear,
             "split": {**split.to_json(), "test_all": split.to_json()["test"], "test": [list(t.bounds) for t in chosen],
                       "test_names": [t.name for t in chosen],
                       "test_landscapes": {n: land for n, land, _, _ in TEST_SITES if n in names}},
@@ -683,7 +826,8 @@ HELDOUT_LABELS = {"gpp_m_bilinear": "GPP_M bilinear", "gpp_m_nearest": "GPP_M ne
                   "unmix": "land-cover unmixing", "unmix_residual": "unmixing + residual",
                   "starfm": "STARFM (last clear pair)", "gpp_l_two_sided": "GPP_L interpolated, two-sided",
                   "gpp_l_past": "GPP_L interpolated, past-only", "regression": "regression UNet (S2 inputs)",
-                  "s1": "S1 diffusion", "s2": "S2 diffusion", "s2_conserved": "S2 + block-mean conservation"}
+                  "s1": "S1 diffusion", "s2": "S2 diffusion", "s2_conserved": "S2 + block-mean conservation",
+                  "s3": "S3 diffusion (two-sided Landsat)", "s3_past": "S3 diffusion (past-only Landsat)"}
 
 
 def heldout_markdown(report: dict) -> str:
@@ -705,11 +849,11 @@ def heldout_markdown(report: dict) -> str:
         head = "| method | RMSE | 90 % CI | MAE | r | bias | CRPS |"
         sep = "| --- | --- | --- | --- | --- | --- | --- |"
         if ref == "truth":
-            head += " SSIM | block RMSE 1.5 km | spread/skill | spread/skill with GPP_M error |"
-            sep += " --- | --- | --- | --- |"
+            head += " SSIM | block RMSE 1.5 km | spread/skill (members) | band spread/skill (90 % CI) | band CRPS |"
+            sep += " --- | --- | --- | --- | --- |"
         else:
-            head += " spread/skill |"
-            sep += " --- |"
+            head += " spread/skill (members) | band spread/skill (90 % CI) |"
+            sep += " --- | --- |"
         md += [head, sep]
         for m, r in k["methods"].items():
             s = r[ref]
@@ -719,9 +863,9 @@ def heldout_markdown(report: dict) -> str:
                    f"{f(s['mae'])} | {f(s['r'])} | {f(s['bias'], '+.3f')} | {f(r['crps'])} |")
             if ref == "truth":
                 row += (f" {f(r['ssim'])} | {f(r['block_rmse_vs_truth_1p5km'])} | {f(r.get('spread_skill'), '.2f')} | "
-                        f"{f(r.get('spread_skill_with_gpp_m_error'), '.2f')} |")
+                        f"{_band_cell(r)} | {f(r.get('band_crps'))} |")
             else:
-                row += f" {f(r.get('spread_skill'), '.2f')} |"
+                row += f" {f(r.get('spread_skill'), '.2f')} | {_band_cell(r)} |"
             md.append(row)
         md.append("")
         if k["rmse_ratios"]:
@@ -745,4 +889,56 @@ def heldout_markdown(report: dict) -> str:
                 tot = sum(h)
                 md.append(f"Rank histogram of the truth among {HELDOUT_LABELS.get(m, m)}'s members (share per rank, "
                           f"flat = {1 / len(h):.2f}): " + ", ".join(f"{c / tot:.2f}" for c in h) + ".\n")
+                pit = k["methods"][m].get("band_pit_histogram")
+                if pit:
+                    md.append(f"PIT histogram of the truth in {HELDOUT_LABELS.get(m, m)}'s band (normal, share per "
+                              f"bin, flat = {1 / len(pit):.2f}): " + ", ".join(f"{c / sum(pit):.2f}" for c in pit)
+                              + ".\n")
+    targets = target_rows(report)
+    if targets:
+        md += ["### Targets (issue 11), held-out test tiles\n", "| target | measured | 90 % CI | met |",
+               "| --- | --- | --- | --- |"]
+        for t in targets:
+            ci = f"{t['ci'][0]:.3f}-{t['ci'][1]:.3f}" if t.get("ci") else ""
+            md.append(f"| {t['target']} | {t['value']:.3f} | {ci} | {'met' if t['met'] else 'missed'} |")
+        md.append("")
     return "\n".join(md)
+
+
+def _band_cell(r: dict) -> str:
+    """'1.02 (0.95-1.10)' for a method with a band, '' otherwise."""
+    if r.get("band_spread_skill") is None:
+        return ""
+    lo, hi = r["band_spread_skill_ci90"]
+    return f"{r['band_spread_skill']:.2f} ({lo:.2f}-{hi:.2f})"
+
+
+def target_rows(report: dict) -> list[dict]:
+    """The issue's targets that a report can judge: [{target, value, ci, met}] (ratios of RMSE unless said)."""
+    out = []
+    ordi, gl = report.get("ordinary", {}), report.get("clear_vs_gpp_l", {})
+    tab = ordi.get("methods", {})
+
+    def ratio(kind: dict, a: str, b: str, limit: float, text: str, strict: bool = False):
+        r = kind.get("rmse_ratios", {}).get(f"{a}/{b}")
+        if r:
+            out.append({"target": text, "value": r[0], "ci": r[1:], "met": r[0] < limit if strict else r[0] <= limit})
+
+    ratio(ordi, "s2", "unmix", 0.85, "S2 RMSE <= 0.85 x land-cover unmixing (ordinary days, truth)")
+    ratio(ordi, "s2", "gpp_m_bilinear", 0.70, "S2 RMSE <= 0.70 x bilinear GPP_M (ordinary days, truth)")
+    ratio(ordi, "s3", "gpp_l_two_sided", 0.85, "S3 RMSE <= 0.85 x two-sided interpolated GPP_L (ordinary days)")
+    ratio(ordi, "s3_past", "gpp_l_past", 0.85, "S3 past-only RMSE <= 0.85 x past-only interpolated GPP_L")
+    ratio(ordi, "s3", "unmix", 0.70, "S3 RMSE <= 0.70 x land-cover unmixing (ordinary days)")
+    ratio(ordi, "s3", "starfm", 1.0, "S3 RMSE < STARFM (ordinary days)", strict=True)
+    ratio(gl, "s2", "gpp_m_bilinear", 0.75, "S2 RMSE <= 0.75 x bilinear GPP_M (Landsat-clear dates, GPP_L)")
+    peers = [m for m in PEERS if m in tab]
+    for m in ("s2", "s3", "s3_past"):
+        if m in tab and peers and "crps" in tab[m]:
+            best = min(tab[p]["truth"]["mae"] for p in peers)
+            out.append({"target": f"{HELDOUT_LABELS.get(m, m)} CRPS / best deterministic peer's MAE < 1 "
+                                  "(ordinary days)", "value": round(tab[m]["crps"] / best, 3), "met": tab[m]["crps"] < best})
+        if m in tab and tab[m].get("band_spread_skill") is not None:
+            v = tab[m]["band_spread_skill"]
+            out.append({"target": f"{HELDOUT_LABELS.get(m, m)} band spread/skill in 0.8-1.2 (ordinary days, truth)",
+                        "value": v, "ci": tab[m]["band_spread_skill_ci90"], "met": 0.8 <= v <= 1.2})
+    return out

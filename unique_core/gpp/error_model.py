@@ -6,13 +6,13 @@ residual of the shipped GPP_M model in its 20-fold spatial cross-validation (hel
 assets/models/gpp_modis/cv_predictions_sample.csv) by plant type and season; a combination
 with fewer than MIN_COUNT residuals falls back to the plant type over the year, then to all.
 
-The band written beside the mean is then
+The band written beside the mean (downscale/uncertainty.py) is then
 
-    std_total = sqrt(s^2 (M + 1) / M + sigma_M(PFT, season)^2)
+    std_total = sqrt(s^2 (M + 1) / M + (a sigma_M)^2)
 
-with s^2 the members' unbiased variance (its (M + 1) / M factor makes it a predictive spread
-for any member count M) and sigma_M the error model at the pixel's plant type and the day's
-season. Legend text: LEGEND.
+with s^2 the calibrated members' unbiased variance (its (M + 1) / M factor makes it a
+predictive spread for any member count M), sigma_M this error model for the 500 m cell's
+plant types and the day's season, and a a factor fitted on validation tiles against GPP_L.
 """
 
 from __future__ import annotations
@@ -28,10 +28,7 @@ from unique_core.errors import ModelError
 MIN_COUNT = 50
 SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
            9: "SON", 10: "SON", 11: "SON"}
-LEGEND = ("Uncertainty (1 standard deviation, gC m-2 d-1): the ensemble's spread of the 30 m downscaling "
-          "plus the error of the 500 m GPP_M it starts from (spatial cross-validation at held-out flux "
-          "towers, by plant type and season). About two thirds of true values should lie within one band "
-          "of the mean.")
+
 
 
 def cv_file(models_dir: str | Path | None = None) -> Path:
@@ -94,7 +91,7 @@ def sigma_map(fractions: np.ndarray, date: dt.date, table: dict | None = None) -
 
 
 def total_std(members: np.ndarray, sigma_m: np.ndarray) -> np.ndarray:
-    """The band a user sees (H, W): sqrt(s^2 (M+1)/M + sigma_M^2) from members (M, H, W), M >= 2."""
+    """sqrt(s^2 (M+1)/M + sigma^2) (H, W) from members (M, H, W), M >= 2, and an error field sigma (H, W)."""
     m = members.shape[0]
     if m < 2:
         raise ModelError("an uncertainty band needs an ensemble of at least 2 members: use --members 2 or more")
