@@ -23,7 +23,7 @@ from unique_core import cube as C  # noqa: E402
 from unique_core.downscale import data as D  # noqa: E402
 from unique_core.downscale import registry  # noqa: E402
 from unique_core.downscale.distributed import tiles_of  # noqa: E402
-from unique_core.downscale.engine import make_engine  # noqa: E402
+from unique_core.downscale.engine import half_precision_ok, make_engine  # noqa: E402
 from unique_core.downscale.infer import downscale_days  # noqa: E402
 from unique_core.gpp.maps import gpp_m_series  # noqa: E402
 from unique_core.gpp.registry import load_model  # noqa: E402
@@ -68,7 +68,7 @@ def main() -> None:
                            "rmse": float(np.sqrt(np.mean((v[ok] - maps["cpu fp32"][ok]) ** 2)))}
                        for k, v in maps.items() if k != "cpu fp32"}
     print(extra["vs_cpu"])
-    precision = "fp16" if extra["vs_cpu"]["cuda fp16"]["rmse"] <= 0.01 else "fp32"
+    precision = "fp16" if half_precision_ok(maps["cpu fp32"], maps["cuda fp16"], land)[0] else "fp32"
     extra["cube_precision"] = precision
     report("gpu_check", rows, extra)
 

@@ -54,6 +54,9 @@ def models(tmp_path_factory):
     shutil.copytree(models_dir() / "gpp_modis", folder / "gpp_modis")
     tiny = _tiny()
     tiny.config.spread_scale = 1.5
+    # a neutral fitted spread model (k = 1, no GPP_M term: downscale/uncertainty.py) so a 2-member
+    # cube may have a band; the daily product it is compared with uses the same
+    tiny.config.spread_calibration = {"model": "finite_ensemble", "steps": [1, 10], "k": [1.0, 1.0], "a": [0.0, 0.0]}
     tiny.save(folder / "downscale_s2")
     return folder
 
@@ -282,6 +285,42 @@ def test_select_device__cuda_without_gpu():
 def test_make_engine__user_errors(kwargs, match):
     with pytest.raises(ModelError, match=match):
         make_engine(_tiny(), **kwargs)
+
+
+def test_engine_choice__auto_engine_and_batches_per_device():
+    from unique_core.downscale.engine import CUDA_BATCH, auto_engine, default_batch, onnx_ready
+
+    model = _tiny()
+    # the logic of the GPU path, without a GPU: CUDA takes torch and large batches
+    assert auto_engine(torch.device("cuda"), model) == "torch" and default_batch(torch.device("cuda")) == CUDA_BATCH
+    cpu = torch.device("cpu")
+    assert auto_engine(cpu, model) == ("onnxruntime" if onnx_ready() else "torch")
+    eng = make_engine(model, device="cpu")
+    assert eng.describe() == {"engine": auto_engine(cpu, model), "device": "cpu", "precision": "fp32",
+                              "batch": default_batch(cpu, auto_engine(cpu, model))}
+    assert make_engine(model, device="cpu", precision="bf16").name == "torch"  # half precision: torch autocast
+    regression = Downscaler(DownscaleConfig(scheme="s2", kind="regression", base=4, mults=(1,)))
+    assert auto_engine(cpu, regression) == "torch"
+
+
+def test_half_precision__autocast_runs_and_is_accepted_only_when_close(world):
+    from unique_core.downscale.engine import HALF_PRECISION_TOLERANCE, half_precision_ok
+
+    model = _tiny(mults=(1, 2))
+    region = Region("r", 66, 160, 2, 2)
+    up = _cond(world, region, [dt.date(YEAR, 8, 1)])
+    static = D.static_channels(world, region)
+    ref = sample_residual_days(model, up, static, region.fine, members=1, steps=3)[0, 0]
+    half = make_engine(model, device="cpu", engine="torch", precision="bf16", batch=2)  # CUDA's fp16 path, on CPU
+    got = sample_residual_days(model, up, static, region.fine, engine=half, members=1, steps=3)[0, 0]
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    assert 0 < np.abs(got - ref).max() < 0.1  # bf16 rounds: close to fp32, not equal
+    mask = np.ones(ref.shape, bool)
+    assert half_precision_ok(ref, ref + 0.5 * HALF_PRECISION_TOLERANCE, mask) == (True, pytest.approx(0.005))
+    assert half_precision_ok(ref, ref + 2 * HALF_PRECISION_TOLERANCE, mask)[0] is False
+    overflow = ref.copy()
+    overflow[0, 0] = np.inf
+    assert half_precision_ok(ref, overflow, mask) == (False, float("inf"))
 
 
 def _cond(world, region, days):

@@ -12,6 +12,7 @@ import typer
 
 from unique_core.cli.common import (BboxOpt, BoxCRS, CrsOpt, MembersOpt, RegionOpt, SourceOpt, StepsOpt, command,
                                     group, parse_day, progress_bar, resolve_region, source, staged_progress)
+from unique_core.cube import DEFAULT_STEPS as CUBE_STEPS
 from unique_core.errors import UniqueError
 
 products_app = group("products", "Products: run or load, list, export, time series.")
@@ -194,7 +195,8 @@ def products_cube(product: str = typer.Option("s2", "--product", "-p", help="s2,
                   region: Optional[str] = RegionOpt, bbox: Optional[tuple[float, float, float, float]] = BboxOpt,
                   crs: BoxCRS = CrsOpt,
                   members: int = typer.Option(1, "--members", min=1, max=16, help="Ensemble members (S1/S2)."),
-                  steps: int = typer.Option(5, "--steps", min=1, max=100, help="DDIM steps (S1/S2)."),
+                  steps: int = typer.Option(CUBE_STEPS, "--steps", min=1, max=100,
+                                           help=f"DDIM steps (S1/S2; default {CUBE_STEPS}, docs/cube.md)."),
                   seed: int = typer.Option(0, "--seed"),
                   out: Optional[Path] = typer.Option(None, "--out", "-o",
                                                      help="PATH.zarr or PATH.nc (default: kept in the product cache)."),
@@ -250,7 +252,7 @@ def products_cube_area(year: int = typer.Option(2023, "--year"),
                                                        help="Tile side in 1.5 km blocks."),
                        days_per_task: int = typer.Option(32, "--days-per-task", min=1, max=366),
                        members: int = typer.Option(1, "--members", min=1, max=16),
-                       steps: int = typer.Option(5, "--steps", min=1, max=100),
+                       steps: int = typer.Option(CUBE_STEPS, "--steps", min=1, max=100),
                        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="A Dask scheduler address "
                                                                "(default: a LocalCluster on this machine)."),
                        workers: int = typer.Option(2, "--workers", min=1, max=1024, help="LocalCluster workers."),

@@ -13,8 +13,10 @@ in unique_core.downscale.infer and is the same for every engine. Engines:
   patch size), kept in the cache keyed by the weights' hash. OpenVINO's "bf16" precision uses
   the CPU's bfloat16 units where they exist (AMX / AVX512-BF16); "fp32" keeps full precision.
 
-"auto" on CPU is torch unless a faster engine was asked for by name: what each costs in
-accuracy on the maps is measured in bench/bench_cube.py and stated in docs/cube.md.
+"auto" on the CPU is ONNX Runtime when onnxruntime and onnx are installed (both are project
+dependencies; it was the fastest CPU engine in bench/bench_cube.py, with maps equal to
+torch's within 1e-4 gC m-2 d-1), else torch; on CUDA it is torch. What each engine and
+precision costs in accuracy on the maps is measured in bench/ and stated in docs/cube.md.
 """
 
 from __future__ import annotations
@@ -37,10 +39,14 @@ Device = Literal["auto", "cpu", "cuda"]
 EngineName = Literal["auto", "torch", "onnxruntime", "openvino"]
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 ENGINES = ("torch", "onnxruntime", "openvino")
-# patches sampled together: on CPU batching does not lower the cost per patch (TOOLING.md), so
-# batches stay small (memory); on a GPU large batches keep the device busy.
+# patches sampled together: on CPU batching does not lower the cost per patch (TOOLING.md: ONNX
+# Runtime 13.7 ms at batch 1, 16 ms per patch at batch 8), so batches stay small (memory, cache);
+# on a GPU large batches keep the device busy.
 CPU_BATCH = 8
+ORT_BATCH = 2
 CUDA_BATCH = 64
+# a half-precision map is used only when it stays this close (RMSE, gC m-2 d-1) to the fp32 map
+HALF_PRECISION_TOLERANCE = 0.01
 
 
 def cuda_available() -> bool:
@@ -59,9 +65,40 @@ def select_device(device: Device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def default_batch(device: torch.device) -> int:
-    """How many patches one network call takes on this device."""
-    return CUDA_BATCH if device.type == "cuda" else CPU_BATCH
+def default_batch(device: torch.device, engine: str = "torch") -> int:
+    """How many patches one network call takes on this device and engine."""
+    if device.type == "cuda":
+        return CUDA_BATCH
+    return ORT_BATCH if engine == "onnxruntime" else CPU_BATCH
+
+
+def onnx_ready() -> bool:
+    """Whether the ONNX Runtime engine can be made here (onnxruntime to run, onnx to export)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+
+
+def auto_engine(device: torch.device, model) -> str:
+    """The engine 'auto' picks: ONNX Runtime on the CPU for a diffusion model when installed, else torch."""
+    if device.type == "cpu" and model.config.kind == "diffusion" and onnx_ready():
+        return "onnxruntime"
+    return "torch"
+
+
+def half_precision_ok(ref: np.ndarray, half: np.ndarray, mask: np.ndarray,
+                      tol: float = HALF_PRECISION_TOLERANCE) -> tuple[bool, float]:
+    """(use it?, RMSE): whether a half-precision map (fp16/bf16) holds the fp32 map's accuracy.
+
+    RMSE over `mask` in gC m-2 d-1; a map with a non-finite value where the fp32 map has one
+    (an fp16 overflow) is never ok. bench/gpu_check.py decides the GPU region-year's precision
+    with it.
+    """
+    ok = mask & np.isfinite(ref)
+    if not ok.any():
+        raise ModelError("no finite pixel to compare the half-precision map on")
+    if not np.isfinite(half[ok]).all():
+        return False, float("inf")
+    rmse = float(np.sqrt(np.mean((half[ok].astype(np.float64) - ref[ok]) ** 2)))
+    return rmse <= tol, rmse
 
 
 def weights_digest(model) -> str:
@@ -151,6 +188,11 @@ class OnnxRuntimeEngine(Engine):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one chain of convolutions: nothing to overlap
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # conv fusions, NCHWc layout
+        # threads sleep between calls instead of spinning: on a shared 2-core machine spinning
+        # doubled the CPU time per patch (bench/bench_cube.py, docs/cube.md)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(export_onnx(model)), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
@@ -188,7 +230,7 @@ def bf16_capable() -> bool:
 
 def make_engine(model, *, device: Device | torch.device = "auto", engine: EngineName = "auto",
                 precision: Precision = "auto", batch: int | None = None) -> Engine:
-    """The engine that runs `model`'s network: by name, or 'auto' (torch on the chosen device).
+    """The engine that runs `model`'s network: by name, or 'auto' (see auto_engine).
 
     precision 'auto' is fp32 everywhere (the shipped model's own arithmetic); fp16 (CUDA) and
     bf16 (OpenVINO on CPUs with bf16 units) are opt-in, with their map error in docs/cube.md.
@@ -198,8 +240,10 @@ def make_engine(model, *, device: Device | torch.device = "auto", engine: Engine
         raise ModelError(f"unknown inference engine {engine!r}: choose auto, {', '.join(ENGINES)}")
     if precision not in ("auto", "fp32", "fp16", "bf16"):
         raise ModelError(f"unknown precision {precision!r}: choose auto, fp32, fp16 or bf16")
-    name = "torch" if engine == "auto" else engine
     prec = "fp32" if precision == "auto" else precision
+    name = engine
+    if engine == "auto":
+        name = "torch" if prec != "fp32" else auto_engine(dev, model)
     if name != "torch" and dev.type == "cuda":
         raise ModelError(f"engine {name} runs on the CPU only: use --engine torch with --device cuda, "
                          "or --device cpu")
@@ -207,9 +251,10 @@ def make_engine(model, *, device: Device | torch.device = "auto", engine: Engine
         raise ModelError("fp16 is for CUDA: on the CPU use fp32 (or bf16 with --engine openvino)")
     if name == "onnxruntime" and prec != "fp32":
         raise ModelError("onnxruntime runs in fp32 here: use --precision fp32 (or bf16 with --engine openvino)")
-    if name in ("onnxruntime", "openvino") and importlib.util.find_spec(name) is None:
-        raise ModelError(f"engine {name} is not installed: pip install {name} (or use --engine torch)")
-    b = int(batch) if batch is not None else default_batch(dev)
+    for pkg in ((name, "onnx") if name in ("onnxruntime", "openvino") else ()):
+        if importlib.util.find_spec(pkg) is None:
+            raise ModelError(f"engine {name} needs the {pkg} package: pip install {pkg} (or use --engine torch)")
+    b = int(batch) if batch is not None else default_batch(dev, name)
     if b < 1:
         raise ModelError(f"batch must be at least 1 (got {b})")
     if model.config.kind != "diffusion" and name != "torch":
