@@ -62,7 +62,8 @@ BOXES = ("127.150,37.740,127.200,37.780", "127.220,37.740,127.270,37.780")
 DAYS = ("2023-07-15", "2023-07-16", "2023-07-17")  # S2 made before the server starts
 RUN_DAYS = ("2023-07-19", "2023-07-20")  # S2 made when a session presses Run
 RUN_SHARE = 0.25  # the share of opens that go to a RUN_DAYS day
-PRODUCT = "s2"
+PRODUCT = "s2"  # the product the sessions view (--product); S1/S2 wait for Run, the others start by themselves
+PRODUCTS = ("s2", "s1", "gpp_l", "gpp_m", "gpp_true")
 TARGET_P95_S = 1.5  # the app's target for a cached date switch (bench_app_browser)
 TARGET_RSS_GB = 6.0
 OPEN_TIMEOUT_S = 240.0  # a first open of a box (cold server, relief and statics being made)
@@ -139,8 +140,8 @@ class Watch(threading.Thread):
 
 # ---------------------------------------------------------------- one browser session ----------
 class Session:
-    def __init__(self, ident: int, url: str, deadline: float, stats: dict):
-        self.ident, self.url, self.deadline, self.stats = ident, url, deadline, stats
+    def __init__(self, ident: int, url: str, deadline: float, stats: dict, product: str = PRODUCT):
+        self.ident, self.url, self.deadline, self.stats, self.product = ident, url, deadline, stats, product
         self.rng = random.Random(ident)
         self.page = None
 
@@ -201,7 +202,7 @@ class Session:
 
     async def open_view(self, box: str, day: str) -> str:
         t0 = time.perf_counter()
-        await self.page.goto(f"{self.url}/?region=custom&bbox={box}&date={day}&product={PRODUCT}&source=simulated",
+        await self.page.goto(f"{self.url}/?region=custom&bbox={box}&date={day}&product={self.product}&source=simulated",
                              timeout=OPEN_TIMEOUT_S * 1000)
         state = await self.settle("", OPEN_TIMEOUT_S)
         if state == "drawn":
@@ -279,13 +280,13 @@ class Session:
             await context.close()
 
 
-async def drive(url: str, sessions: int, deadline: float, stats: dict) -> None:
+async def drive(url: str, sessions: int, deadline: float, stats: dict, product: str) -> None:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            await asyncio.gather(*(Session(i, url, deadline, stats).run(browser) for i in range(sessions)))
+            await asyncio.gather(*(Session(i, url, deadline, stats, product).run(browser) for i in range(sessions)))
         finally:
             await browser.close()
 
@@ -298,7 +299,7 @@ def pct(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def prewarm(cache: Path, world_from: Path | None, make_s2: bool) -> float:
+def prewarm(cache: Path, world_from: Path | None, make_s2: bool, product: str = PRODUCT) -> float:
     """Before the server starts: optionally copy a world cache in, then warm the cache for the boxes.
 
     The country relief, each box's static layers and S2 for every day of DAYS: so cached views
@@ -318,6 +319,7 @@ def prewarm(cache: Path, world_from: Path | None, make_s2: bool) -> float:
         old = os.environ.get("UNIQUE_CACHE_DIR")
         os.environ["UNIQUE_CACHE_DIR"] = str(cache)
         try:
+            from unique_core.errors import UniqueError
             from unique_core.grid import region_from_bbox
             from unique_core.products import ProductService
             from unique_core.ui.jobs import make_relief
@@ -331,8 +333,12 @@ def prewarm(cache: Path, world_from: Path | None, make_s2: bool) -> float:
                 for static in ("dem", "landcover", "fractions"):
                     svc.get(static, None, region)
                 for day in DAYS:
-                    svc.get(PRODUCT, dt.date.fromisoformat(day), region)
-                    print(f"  prewarm: S2 {box} {day} at {time.time() - t0:.0f} s", flush=True)
+                    try:
+                        svc.get(product, dt.date.fromisoformat(day), region)
+                    except UniqueError as exc:  # e.g. an S2 ensemble whose spread is not calibrated
+                        raise SystemExit(f"prewarm: {product} cannot be made here ({exc}); the sessions would "
+                                         "see that error on every view: fix it, or bench another --product") from None
+                    print(f"  prewarm: {product} {box} {day} at {time.time() - t0:.0f} s", flush=True)
         finally:
             if old is None:
                 os.environ.pop("UNIQUE_CACHE_DIR", None)
@@ -350,6 +356,8 @@ def main(argv: list[str] | None = None) -> dict:
                          "first, to skip its 2-3 minutes; products are still all made fresh")
     ap.add_argument("--no-prewarm", action="store_true", help="do not make S2 for the first day of each box first")
     ap.add_argument("--sessions", type=int, default=8, help="browser sessions at once (1 .. 16)")
+    ap.add_argument("--product", choices=PRODUCTS, default=PRODUCT,
+                    help="the product viewed (default s2, made with the Map page's default ensemble)")
     args = ap.parse_args(argv)
     minutes = min(max(args.minutes, 0.5), 30.0)
     sessions = min(max(args.sessions, 1), 16)
@@ -358,7 +366,7 @@ def main(argv: list[str] | None = None) -> dict:
              "overlay_redrawn": 0, "overlay_same": 0}
     with tempfile.TemporaryDirectory(prefix="unique-load-") as cache:
         env = {"UNIQUE_CACHE_DIR": cache}
-        prewarm_s = prewarm(Path(cache), args.world_from, not args.no_prewarm)
+        prewarm_s = prewarm(Path(cache), args.world_from, not args.no_prewarm, args.product)
         t_start = time.time()
         with app_server(env) as url:
             import urllib.parse
@@ -368,7 +376,7 @@ def main(argv: list[str] | None = None) -> dict:
             watch = Watch(pid, Path(cache) / "products" / "catalog.sqlite")
             watch.start()
             deadline = time.time() + minutes * 60
-            asyncio.run(drive(url, sessions, deadline, stats))
+            asyncio.run(drive(url, sessions, deadline, stats, args.product))
             watch.stop.set()
             watch.join(5)
             watch.sample()
@@ -390,7 +398,7 @@ def main(argv: list[str] | None = None) -> dict:
     if stats["make_s"]:
         rows.append({"name": "median wait after Run for S2 (queued + made)", "seconds": pct(stats["make_s"], 50)})
     report("load", rows, extra={
-        "sessions": sessions, "minutes": minutes, "prewarm_s": prewarm_s,
+        "sessions": sessions, "minutes": minutes, "product": args.product, "prewarm_s": prewarm_s,
         "world_copied_from": str(args.world_from) if args.world_from else None, "wall_s": round(wall, 1), "load_average": load,
         "errors_seen": len(stats["errors"]), "errors_target": 0, "errors": stats["errors"][:50],
         "timeouts": stats["timeouts"][:50], "refused_outside_requests": len(stats["refused"]),
