@@ -246,3 +246,68 @@ def test_error_model__table_fallbacks_and_total_band(tmp_path):
         E.total_std(members[:1], np.ones((2, 2)))
     with pytest.raises(ModelError, match="cross-validation predictions are missing"):
         E.error_table(tmp_path)
+
+
+# ------------------------------------------------------------------ S3: temporal fusion
+def test_s3_pairs__the_target_scene_is_never_in_its_own_input():
+    """The S3 data builder's Landsat input on a target date ignores that date's scene entirely:
+    changing the target scene leaves the input unchanged, changing a neighbouring scene does not."""
+    t0 = dt.date(2022, 6, 1).toordinal()
+    times = np.array([t0 - 16, t0 - 8, t0, t0 + 8, t0 + 24])
+    base = np.array([0.30, 0.40, 0.55, 0.60, 0.70], np.float32)
+    vis = {v: np.broadcast_to(base[:, None, None], (5, 2, 2)).copy() for v in ("ndvi", "evi", "nirv", "lswi")}
+    clear = np.ones((5, 2, 2), bool)
+    clear[1, 0, 0] = False  # pixel (0, 0) is cloudy on the scene before: it reaches further back
+    day = dt.date.fromordinal(t0)
+    for variant in D.VARIANTS:
+        ref = D.withheld_indices(times, vis, clear, day, variant)
+        assert (ref["days_since_clear"] > 0).all() and (ref["days_to_clear"] > 0).all()  # no view on the day itself
+        hot = {v: a.copy() for v, a in vis.items()}
+        hot["ndvi"][2] = 5.0  # the target scene
+        out = D.withheld_indices(times, hot, clear, day, variant)
+        np.testing.assert_array_equal(out["ndvi"], ref["ndvi"])
+        moved = {v: a.copy() for v, a in vis.items()}
+        moved["ndvi"][0] = 0.0  # the scene 16 days before
+        assert not np.array_equal(D.withheld_indices(times, moved, clear, day, variant)["ndvi"], ref["ndvi"])
+    two = D.withheld_indices(times, vis, clear, day, "two_sided")
+    assert two["days_since_clear"][0, 0] == 16 and two["days_since_clear"][1, 1] == 8
+    assert two["days_to_clear"][1, 1] == 8 and two["ndvi"][1, 1] == pytest.approx(0.5)  # 0.40 -> 0.60, halfway
+    past = D.withheld_indices(times, vis, clear, day, "past")
+    assert (past["days_to_clear"] == 65).all() and past["ndvi"][1, 1] == pytest.approx(0.40)
+    assert not D.withheld(times, day)[2] and D.withheld(times, day).sum() == 4
+
+
+def test_s3_cond__channels_fill_and_the_past_variant_has_no_future():
+    up = np.full((8, 8), 4.0, np.float32)
+    static = np.zeros((len(D.STATIC_CHANNELS), 8, 8), np.float32)
+    gl = np.full((8, 8), 6.0, np.float32)
+    gl[0, 0] = np.nan  # no clear view within 64 days: GPP_M stands in
+    since = np.full((8, 8), 16.0, np.float32)
+    until = np.full((8, 8), 8.0, np.float32)
+    two = D.s3_cond(up, static, gl, since, until, "two_sided")
+    past = D.s3_cond(up, static, gl, since, until, "past")
+    assert two.shape == (len(D.channels("s3")), 8, 8) and np.isfinite(two).all()
+    assert two[-3, 0, 0] == pytest.approx(0.4) and two[-3, 1, 1] == pytest.approx(0.6)
+    assert two[-1, 1, 1] == pytest.approx(8 / 64) and np.allclose(past[-1], 65 / 64)
+    base = D.s3_base(up, gl, "gpp_l")
+    assert base[0, 0] == 4.0 and base[1, 1] == 6.0 and (D.s3_base(up, gl, "gpp_m") == up).all()
+
+
+def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, world, small_region):
+    """S3 from safetensors on CPU: both variants give finite maps on land and NaN off it, on the grid."""
+    from unique_core.downscale.infer import downscale_region
+    from unique_core.gpp.registry import load_model
+
+    torch.manual_seed(0)
+    Downscaler(DownscaleConfig(scheme="s3", base=4, mults=(1, 2), base_map="gpp_l")).save(tmp_path / "s3")
+    model = Downscaler.load(tmp_path / "s3")
+    assert model.config.scheme == "s3" and model.config.in_channels == len(D.channels("s3")) + 1
+    land = world.static(small_region).land
+    day = dt.date(2023, 6, 1)
+    for variant in ("two_sided", "past"):
+        res = downscale_region(model, world, small_region, day, load_model("modis"), members=1, steps=2,
+                               variant=variant)
+        assert res.mean.shape == small_region.fine.shape
+        assert np.isfinite(res.mean[land]).all() and np.isnan(res.mean[~land]).all() and (res.mean[land] >= 0).all()
+    with pytest.raises(ValueError, match="variant"):
+        downscale_region(model, world, small_region, day, load_model("modis"), variant="future")

@@ -122,3 +122,38 @@ def test_run_peer__unmixing_keeps_gpp_m_block_means(world, small_region):
     err = block_mean_error(np.where(land, res.gpp, 0), gm, small_region, land)
     assert err < 0.3
     assert np.nanstd(res.gpp) > np.nanstd(bil.gpp)  # and it adds 30 m detail that bilinear lacks
+
+
+def _stack(days, values, clear=None):
+    """A hand-made Landsat stack: one pixel per scene, the same value for every index."""
+    t0 = dt.date(2023, 5, 1).toordinal()
+    times = np.array([t0 + d for d in days])
+    vis = {v: np.array(values, np.float32).reshape(-1, 1, 1) for v in ("ndvi", "evi", "nirv", "lswi")}
+    ok = np.ones((len(days), 1, 1), bool) if clear is None else np.array(clear, bool).reshape(-1, 1, 1)
+    return t0, times, vis, ok
+
+
+def test_acquisition_ages__match_the_interpolation_they_stand_for():
+    """The ages S3 reads from clear masks alone equal those interpolated_indices reports, per pixel."""
+    t0, times, vis, clear = _stack([0, 8, 16, 40], [0.2, 0.3, 0.5, 0.7], [True, False, True, True])
+    for offset in (-70, 0, 3, 12, 30, 100):
+        day = dt.date.fromordinal(t0 + offset)
+        for variant in ("two_sided", "past"):
+            ref = P.interpolated_indices(times, vis, clear, day, variant)
+            since, until = P.acquisition_ages(times, clear, day, variant)
+            assert since[0, 0] == ref["days_since_clear"][0, 0] and until[0, 0] == ref["days_to_clear"][0, 0]
+    since, until = P.acquisition_ages(times, clear, dt.date.fromordinal(t0 + 12), "two_sided")
+    assert since[0, 0] == 12 and until[0, 0] == 4  # the cloudy scene on day 8 is not a view
+
+
+def test_past_only__no_scene_after_the_day_changes_it():
+    """Past-only interpolation (gpp_l_past and S3's past variant) is blind to every scene after the day."""
+    t0, times, vis, clear = _stack([0, 10, 20], [0.2, 0.4, 0.6])
+    day = dt.date.fromordinal(t0 + 15)
+    before = P.interpolated_indices(times, vis, clear, day, "past")
+    later = {v: a.copy() for v, a in vis.items()}
+    later["ndvi"][2] = 0.95  # the scene on day 20 changes
+    after = P.interpolated_indices(times, later, clear, day, "past")
+    assert after["ndvi"][0, 0] == before["ndvi"][0, 0] == pytest.approx(0.4)
+    two = P.interpolated_indices(times, later, clear, day, "two_sided")
+    assert two["ndvi"][0, 0] != P.interpolated_indices(times, vis, clear, day, "two_sided")["ndvi"][0, 0]

@@ -49,7 +49,6 @@ from unique_core.io.geotiff import read_geotiff, write_cog
 from unique_core.raster import dataarray
 from unique_core.sources import DataSource
 from unique_core.world import World  # the default source: the simulation
-from unique_core.world.climate import check_date  # the simulated period (real data has its files' dates)
 
 Progress = Callable[[str, int, int], None] | None
 log = logging.getLogger("unique.products")
@@ -81,6 +80,11 @@ SPECS: dict[str, ProductSpec] = {s.name: s for s in (
                 "Diffusion downscaling of GPP_M conditioned on GPP_M only (Step 2); bands mean, std."),
     ProductSpec("s2", "S2 downscaled GPP (30 m)", "30 m", True, "1", "gC m-2 d-1",
                 "Diffusion downscaling conditioned on GPP_M, DEM and land-cover fractions (Step 2); bands mean, std."),
+    ProductSpec("s3", "S3 downscaled GPP (30 m, two-sided Landsat)", "30 m", True, "1", "gC m-2 d-1",
+                "Diffusion fusion of GPP_M, DEM, land cover and GPP_L from Landsat interpolated between the views "
+                "before and after the day (Step 2, S3); bands mean, std."),
+    ProductSpec("s3_past", "S3 downscaled GPP (30 m, past Landsat only)", "30 m", True, "1", "gC m-2 d-1",
+                "S3 with only the Landsat views on or before the day (near real time); bands mean, std."),
     ProductSpec("gpp_true", "True GPP (30 m, simulated)", "30 m", True, "1", "gC m-2 d-1",
                 "The simulated world's true GPP: known only for the embedded default."),
     ProductSpec("gpp_true_500m", "True GPP (500 m, simulated)", "500 m", True, "1", "gC m-2 d-1",
@@ -95,6 +99,8 @@ SPECS: dict[str, ProductSpec] = {s.name: s for s in (
                 "Area fraction of each class in each 30 m pixel (from the 5 m map)."),
 )}
 DIFFUSION_DEFAULTS = {"members": 4, "steps": 10, "seed": 0, "conserve": False}
+# diffusion products -> the shipped model that makes them (s3_past: S3's past-only variant)
+DIFFUSION_PRODUCTS = {"s1": "s1", "s2": "s2", "s3": "s3", "s3_past": "s3"}
 
 
 def _canonical(params: dict) -> str:
@@ -284,15 +290,16 @@ class ProductService:
             m = load_model("modis" if product == "gpp_m" else "landsat")
             return {"model": f"gpp_{m.sensor}", "model_version": str(m.config.get("unique_version", "")),
                     "model_hash": m.digest}
-        if product in ("s1", "s2"):
+        if product in DIFFUSION_PRODUCTS:
             from unique_core.downscale import registry
             from unique_core.gpp.registry import load_model
 
-            m = registry.load(product)
-            wfile = registry.model_dir(product) / "weights.safetensors"
+            name = DIFFUSION_PRODUCTS[product]
+            m = registry.load(name)
+            wfile = registry.model_dir(name) / "weights.safetensors"
             # weights and config (the config holds the calibrated spread)
             digest = hashlib.sha256(wfile.read_bytes() + wfile.with_name("config.json").read_bytes()).hexdigest()[:16]
-            return {"model": f"downscale_{product}", "model_version": __version__,
+            return {"model": f"downscale_{name}", "model_version": __version__,
                     "model_hash": f"{digest}+{load_model('modis').digest}"}
         return {"model": None, "model_version": None, "model_hash": None}
 
@@ -305,8 +312,7 @@ class ProductService:
         if spec.dynamic:
             if date is None:
                 raise ProductError(f"product {product!r} changes from day to day: give a date")
-            if self.simulated:  # real data has the dates its files have
-                check_date(date)
+            self.world.check_date(date)  # the simulated period; real data has the dates its files have
         if region is None or region is FRAME or region.key == FRAME.key:
             if not spec.country:
                 raise ProductError(f"product {product!r} is made per region (at most 30 x 30 km), not for "
@@ -331,7 +337,7 @@ class ProductService:
 
     def _params(self, product: str, params: dict | None) -> dict:
         p = dict(params or {})
-        if product in ("s1", "s2"):
+        if product in DIFFUSION_PRODUCTS:
             p = {**DIFFUSION_DEFAULTS, **p}
             unknown = set(p) - set(DIFFUSION_DEFAULTS)
             if unknown:
@@ -487,8 +493,9 @@ class ProductService:
     # ------------------------------------------------------------------ making products
     def _compute(self, product: str, date, region: Region, p: dict, progress: Progress) -> xr.DataArray:
         w = self.world
-        if not self.simulated:
-            w.check(product, date, region)  # says what is missing, before any work
+        if not self.simulated:  # says what is missing, before any work (S3 needs S2's inputs and Landsat)
+            for need in (("s2", "gpp_l") if DIFFUSION_PRODUCTS.get(product) == "s3" else (product,)):
+                w.check(need, date, region)
         country = region is FRAME or region.key == FRAME.key
         if product == "gpp_m":
             from unique_core.gpp.maps import gpp_m_map
@@ -502,14 +509,14 @@ class ProductService:
 
             return gpp_l_map(load_model("landsat"), w, region, date,
                              (lambda i, n: progress("Landsat scenes", i, n)) if progress else None)
-        if product in ("s1", "s2"):
+        if product in DIFFUSION_PRODUCTS:
             from unique_core.downscale import registry
             from unique_core.downscale.infer import downscale_region
             from unique_core.gpp.registry import load_model
 
-            res = downscale_region(registry.load(product), w, region, date, load_model("modis"),
+            res = downscale_region(registry.load(DIFFUSION_PRODUCTS[product]), w, region, date, load_model("modis"),
                                    members=p["members"], steps=p["steps"], seed=p["seed"], conserve=p["conserve"],
-                                   progress=progress)
+                                   progress=progress, variant="past" if product == "s3_past" else "two_sided")
             std = res.std if res.std is not None else np.zeros_like(res.mean)
             return dataarray(np.stack([res.mean, std]), region.fine, name=product, units="gC m-2 d-1",
                              band=["mean", "std"], long_name=SPECS[product].description)

@@ -111,6 +111,7 @@ class BoxCRS(str, Enum):
 class Scheme(str, Enum):
     s1 = "s1"
     s2 = "s2"
+    s3 = "s3"
 
 
 class Sensor(str, Enum):

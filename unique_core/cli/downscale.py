@@ -14,12 +14,22 @@ from unique_core.cli.common import (BboxOpt, BoxCRS, CrsOpt, MAX_MEMBERS, MAX_ST
                                     source_label, staged_progress, write_json)
 from unique_core.errors import UniqueError
 
-ds_app = group("downscale", "Step 2: diffusion downscaling of GPP_M to 30 m (S1, S2).")
+ds_app = group("downscale", "Step 2: diffusion downscaling of GPP_M to 30 m (S1, S2, S3).")
 
 
 class Kind(str, Enum):
     diffusion = "diffusion"
     regression = "regression"
+
+
+class BaseMap(str, Enum):
+    gpp_l = "gpp_l"
+    gpp_m = "gpp_m"
+
+
+class Variant(str, Enum):
+    two_sided = "two_sided"
+    past = "past"
 
 
 ModelOpt = typer.Option(None, "--model", help="Model folder (default: shipped).")
@@ -28,9 +38,12 @@ ModelOpt = typer.Option(None, "--model", help="Model folder (default: shipped)."
 @command(ds_app, "data")
 def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years, e.g. 2020-2023."),
                    workers: int = typer.Option(1, "--workers", min=1, max=64,
-                                               help="Processes (each holds a world; ~1.5 GB).")):
+                                               help="Processes (each holds a world; ~1.5 GB)."),
+                   scheme: Scheme = typer.Option(Scheme.s2, "--scheme",
+                                                 help="s1/s2: GPP_M-GPP_L pairs of whole tiles; s3: the same on "
+                                                      "quarters of the tiles plus the withheld-scene Landsat inputs.")):
     """Make the Step 2 samples (GPP_M and GPP_L pairs on clear days) of every tile and year (resumable)."""
-    from unique_core.downscale.data import make_shards
+    from unique_core.downscale.data import make_s3_shards, make_shards, s3_jobs
     from unique_core.downscale.registry import split_tiles
 
     y0, _, y1 = years.partition("-")
@@ -38,6 +51,13 @@ def downscale_data(years: str = typer.Option("2020-2023", "--years", help="Years
         span = range(int(y0), int(y1 or y0) + 1)
     except ValueError:
         raise UniqueError(f"--years {years!r}: give a year or a range such as 2020-2023") from None
+    if scheme == Scheme.s3:
+        jobs = s3_jobs(*split_tiles(), list(span))
+        bar, update = progress_bar("S3 boxes", "box-year")
+        make_s3_shards(jobs, progress=update)
+        bar.close()
+        typer.echo(f"S3 samples ready for {len(jobs)} box-years")
+        return
     tiles = sum(split_tiles(), ())
     jobs = [(t, y) for y in span for t in tiles]  # year-major, so that the training years are ready first
     bar, update = progress_bar("tile-years", "tile-year")
@@ -52,29 +72,52 @@ def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind =
                                               help="Optimiser steps (shipped: S2 8000, S1 6000, regression 4000)."),
                     base: int = typer.Option(16, "--base", min=4, max=128, help="UNet base channels."),
                     batch: int = typer.Option(12, "--batch", min=1), crop: int = typer.Option(64, "--crop", min=16),
-                    out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...).")):
-    """Train S1/S2 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
-    from unique_core.downscale.pipeline import train_shipped
+                    out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...)."),
+                    base_map: BaseMap = typer.Option(BaseMap.gpp_l, "--base-map",
+                                                     help="S3 only: the map the residual is added to.")):
+    """Train S1/S2/S3 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
+    from unique_core.downscale.pipeline import train_s3, train_shipped
 
     bar, update = progress_bar(f"training {scheme.value} {kind.value}", "step")
-    target, card = train_shipped(scheme.value, kind.value, steps=steps, base=base, batch=batch, crop=crop, out=out,
-                                 progress=lambda i, n, loss: update(i, n))
+    if scheme == Scheme.s3:
+        if kind != Kind.diffusion:
+            raise UniqueError("S3 is a diffusion scheme: drop --kind regression")
+        target, card = train_s3(steps=steps, base=base, batch=batch, crop=crop, base_map=base_map.value, out=out,
+                                progress=lambda i, n, loss: update(i, n))
+    else:
+        target, card = train_shipped(scheme.value, kind.value, steps=steps, base=base, batch=batch, crop=crop,
+                                     out=out, progress=lambda i, n, loss: update(i, n))
     bar.close()
     typer.echo(f"saved {card['name']} ({card['parameters']:,} parameters) to {target}")
 
 
 @command(ds_app, "calibrate")
 def downscale_calibrate(scheme: Scheme = typer.Option(..., "--scheme"),
-                        windows: int = typer.Option(24, "--windows", min=1, help="150 px validation windows."),
-                        members: int = typer.Option(8, "--members", min=2, max=MAX_MEMBERS),
-                        steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
+                        windows: int = typer.Option(12, "--windows", min=1, help="150 px validation windows."),
+                        members: int = typer.Option(8, "--members", min=4, max=MAX_MEMBERS,
+                                                    help="Raw members per window the spread model is fitted on."),
+                        steps: str = typer.Option("5,10,25,50", "--steps",
+                                                  help="DDIM step counts to fit, comma-separated (bands are "
+                                                       "allowed between the smallest and the largest)."),
                         model_dir: Optional[Path] = ModelOpt):
-    """Fit the ensemble-spread factor of S1/S2 on the validation tiles of the training years (not the test year)."""
+    """Fit the spread model of S1/S2 (any member count, the given step counts) on the validation tiles of the
+    training years against GPP_L (never the test tiles or the truth)."""
     from unique_core.downscale.pipeline import calibrate_shipped
 
-    folder, info = calibrate_shipped(scheme.value, windows=windows, members=members, steps=steps, folder=model_dir)
-    typer.echo(f"{scheme.value}: raw spread/skill {info['raw_spread_skill']:.3f} on {info['windows']} validation "
-               f"windows; spread scale {info['spread_scale']:.3f} written to {Path(folder) / 'config.json'}")
+    try:
+        grid = tuple(sorted({int(x) for x in steps.split(",") if x.strip()}))
+    except ValueError:
+        raise UniqueError(f"--steps {steps!r}: give DDIM step counts such as 5,10,25,50") from None
+    if not grid or grid[0] < 1 or grid[-1] > MAX_STEPS:
+        raise UniqueError(f"--steps {steps!r}: step counts must lie in 1..{MAX_STEPS}")
+    bar, update = staged_progress("calibrating", "window")
+    folder, info = calibrate_shipped(scheme.value, windows=windows, members=members, steps=grid, folder=model_dir,
+                                     progress=update)
+    bar.close()
+    for K, k, a, raw in zip(info["steps"], info["k"], info["a"], info["raw_spread_skill"]):
+        typer.echo(f"{scheme.value} DDIM {K}: raw spread/skill {raw:.3f}; k {k:.3f}, GPP_M error factor {a:.3f}; "
+                   f"band spread/skill by members {info['band_spread_skill_by_members'][str(K)]}")
+    typer.echo(f"spread model ({info['windows']} validation windows) written to {Path(folder) / 'config.json'}")
 
 
 class Method(str, Enum):
@@ -101,8 +144,11 @@ def downscale_run(date: str = typer.Option(..., "--date", "-d"),
                   steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS, help="DDIM steps."),
                   seed: int = typer.Option(0, "--seed"), conserve: bool = typer.Option(
                       False, "--conserve", help="Keep each 1.5 km block's mean equal to GPP_M's."),
-                  model_dir: Optional[Path] = ModelOpt):
-    """Downscale GPP_M to 30 m for a date and region: S1/S2 diffusion, or one of the classical peers."""
+                  model_dir: Optional[Path] = ModelOpt,
+                  variant: Variant = typer.Option(Variant.two_sided, "--variant",
+                                                  help="S3 only: Landsat views before and after the day (two_sided, "
+                                                       "reanalysis) or only on or before it (past, near real time).")):
+    """Downscale GPP_M to 30 m for a date and region: S1/S2/S3 diffusion, or one of the classical peers."""
     import numpy as np
 
     from unique_core.io.geotiff import write_cog
@@ -129,17 +175,19 @@ def downscale_run(date: str = typer.Option(..., "--date", "-d"),
     from unique_core.gpp.registry import load_model
 
     if not getattr(src, "simulated", True):
-        src.check(scheme.value, day, reg)
+        for product in (("s2", "gpp_l") if scheme == Scheme.s3 else (scheme.value,)):  # S3 needs S2's inputs and Landsat
+            src.check(product, day, reg)
     model = registry.load(scheme.value, model_dir)
     bar, update = staged_progress(scheme.value, "step")
     res = downscale_region(model, src, reg, day, load_model("modis"), members=members, steps=steps, seed=seed,
-                           conserve=conserve, progress=update)
+                           conserve=conserve, progress=update, variant=variant.value)
     bar.close()
     bands = [res.mean] + ([res.std] if res.std is not None else [])
     names = ["mean"] + (["std"] if res.std is not None else [])
     da = dataarray(np.stack(bands), reg.fine, name=f"gpp_{scheme.value}", units="gC m-2 d-1", band=names,
                    long_name=f"GPP downscaled to 30 m by diffusion ({scheme.value.upper()}), ensemble of {members}")
-    write_cog(da, out, tags={"scheme": scheme.value, "members": str(members), "steps": str(steps), "seed": str(seed),
+    write_cog(da, out, tags={"scheme": scheme.value, "members": str(members),
+                             **({"variant": variant.value} if scheme == Scheme.s3 else {}), "steps": str(steps), "seed": str(seed),
                              "conserve": str(conserve), "date": day.isoformat(), "source": source_label(src),
                              "block_mean_rmse_vs_gpp_m": f"{res.conservation_rmse:.4f}"})
     typer.echo(f"wrote {out} ({res.seconds:.1f} s; block-mean difference from GPP_M {res.conservation_rmse:.3f} gC m-2 d-1)")
@@ -180,6 +228,8 @@ def downscale_evaluate(year: int = typer.Option(2023, "--year", min=2015, max=20
                                                              "(default: every peer and every shipped model)."),
                        cadence: int = typer.Option(5, "--cadence", min=1, max=366,
                                                    help="Ordinary days: every Nth day of the year."),
+                       max_clear: int = typer.Option(12, "--max-clear", min=1, max=12,
+                                                     help="Landsat-clear dates scored per test tile (evenly spread)."),
                        members: int = typer.Option(4, "--members", min=1, max=MAX_MEMBERS),
                        steps: int = typer.Option(10, "--steps", min=1, max=MAX_STEPS),
                        workers: int = typer.Option(1, "--workers", min=1, max=64, help="Processes, one tile each."),
@@ -194,7 +244,8 @@ def downscale_evaluate(year: int = typer.Option(2023, "--year", min=2015, max=20
     if unknown:
         raise UniqueError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(PEERS + LEARNED)}")
     bar, update = staged_progress("evaluating", "tile-day")
-    report = evaluate_heldout(year=year, members=members, steps=steps, cadence=cadence, tiles=split(tiles),
+    report = evaluate_heldout(year=year, members=members, steps=steps, cadence=cadence, max_clear=max_clear,
+                              tiles=split(tiles),
                               methods=chosen, workers=workers, seed=seed, progress=update,
                               note=lambda text: typer.echo(f"note: {text}", err=True))
     bar.close()

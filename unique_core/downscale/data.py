@@ -36,7 +36,7 @@ from unique_core.world import DEFAULT_SEED, World  # training data: the simulati
 from unique_core.world import climate as clim
 from unique_core.world import sensors
 
-Scheme = Literal["s1", "s2"]
+Scheme = Literal["s1", "s2", "s3"]
 DATA_VERSION = "1"
 TILE_BLOCKS = 8  # 12 km
 GPP_SCALE = 10.0  # gC m-2 d-1 -> network units for GPP_M
@@ -45,8 +45,13 @@ MIN_CLEAR = 0.3  # a date is used when this share of the tile's land is clear
 STATIC_CHANNELS = ("dem", "slope", "northness", "eastness", *(f"frac_{k}" for k in KEYS))
 
 
+S3_CHANNELS = ("gpp_l", "days_since_clear", "days_to_clear")
+
+
 def channels(scheme: Scheme) -> tuple[str, ...]:
-    return ("gpp_m",) if scheme == "s1" else ("gpp_m", *STATIC_CHANNELS)
+    if scheme == "s1":
+        return ("gpp_m",)
+    return ("gpp_m", *STATIC_CHANNELS, *(S3_CHANNELS if scheme == "s3" else ()))
 
 
 def static_channels(world: DataSource, region: Region) -> np.ndarray:
@@ -233,6 +238,10 @@ class Sample:
             return up.astype(np.float32)
         return np.concatenate([up, self.static[:, rows, cols]]).astype(np.float32)
 
+    def crop(self, rows: slice, cols: slice, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(conditioning (C, h, w), target residual (h, w)) of a window, network units."""
+        return self.cond_window(rows, cols), self.residual[rows, cols]
+
 
 def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme) -> list[Sample]:
     """Samples of the given tiles and years from their shards (which must exist)."""
@@ -271,9 +280,216 @@ def random_crops(samples: list[Sample], size: int, batch: int, rng: np.random.Ge
         m = s.mask[i:i + size, j:j + size]
         if m.mean() < min_valid:
             continue
-        c = s.cond_window(slice(i, i + size), slice(j, j + size))
-        r = s.residual[i:i + size, j:j + size]
+        c, r = s.crop(slice(i, i + size), slice(j, j + size), rng)
         conds.append(c)
         targets.append(r[None])
         masks.append(m[None])
     return np.stack(conds), np.stack(targets), np.stack(masks)
+
+
+# ------------------------------------------------------------------ S3: temporal fusion with Landsat carried in time
+S3_DATA_VERSION = "1"
+S3_BLOCKS = 4  # S3 samples come from 6 x 6 km quarters of the tiles: a quarter of the cost, more tiles per CPU minute
+S3_MAX_DATES = 18  # clear target dates per quarter-year, evenly spread over the year
+AGE_SCALE = float(F.LANDSAT_MAX_GAP)  # days -> network units; 'none within 64 days' is 65 / 64
+VARIANTS = ("two_sided", "past")
+S3_ARRAYS = ("date", "gpp_m", "gpp_l", "two_sided", "two_sided_since", "two_sided_to", "past", "past_since", "tile")
+
+
+def s3_quarter(tile: Region, k: int) -> Region:
+    """Quarter k (0..3, row-major) of a training or validation tile: the S3 sample box."""
+    q = k % 4
+    return Region(f"{tile.name}q{q}", tile.brow0 + S3_BLOCKS * (q // 2), tile.bcol0 + S3_BLOCKS * (q % 2),
+                  S3_BLOCKS, S3_BLOCKS)
+
+
+def s3_shard_path(region: Region, year: int, seed: int) -> Path:
+    return cache_dir() / f"downscale-s3-s{seed}-v{S3_DATA_VERSION}" / f"{region.key}_{year}.npz"
+
+
+def withheld(times: np.ndarray, date: dt.date) -> np.ndarray:
+    """Acquisitions an S3 training pair on `date` may see: within 64 days, never the target scene itself."""
+    t = np.asarray(times)
+    return (np.abs(t - date.toordinal()) <= F.LANDSAT_MAX_GAP) & (t != date.toordinal())
+
+
+def withheld_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: np.ndarray, date: dt.date,
+                     variant: str) -> dict[str, np.ndarray]:
+    """The Landsat indices and view ages an S3 training pair on `date` sees: interpolated per pixel from
+    that pixel's clear views within 64 days, with the date's own scene left out (`withheld`), by the
+    peers' `interpolated_indices` (past: only the views before the day)."""
+    from unique_core.downscale import peers as P
+
+    keep = withheld(times, date)
+    return P.interpolated_indices(np.asarray(times)[keep], {v: a[keep] for v, a in vis.items()}, clear[keep], date,
+                                  variant)
+
+
+def evenly(items: list, n: int) -> list:
+    """At most n items, evenly spread over the list (all when fewer)."""
+    if len(items) <= n:
+        return list(items)
+    return [items[k] for k in np.unique(np.round(np.linspace(0, len(items) - 1, n)).astype(int))]
+
+
+def make_s3_shard(world: World, region: Region, year: int, models, max_dates: int = S3_MAX_DATES) -> Path:
+    """S3 samples of one box and year (cached npz): on each clear Landsat date, GPP_M, the target GPP_L
+    on the clear pixels, and GPP_L from indices interpolated to the date WITH THE DATE'S OWN SCENE
+    WITHHELD (two-sided and past-only), with the days since / until the clear views used.
+
+    The interpolation and GPP_L use peers.interpolated_indices / gpp_l_from_indices, the code the
+    gpp_l_two_sided / gpp_l_past peers and S3 inference run, on each pixel's own clear views.
+    """
+    from unique_core.downscale import peers as P
+    from unique_core.gpp import maps
+
+    path = s3_shard_path(region, year, world.seed)
+    if npz_intact(path, S3_ARRAYS):
+        return path
+    m_model, l_model = models
+    st = world.static(region)
+    land = st.land
+    gap = dt.timedelta(F.LANDSAT_MAX_GAP)
+    first, last = dt.date(clim.FIRST_YEAR, 1, 1), dt.date(clim.LAST_YEAR, 12, 31)
+    times, vis, clear = maps.landsat_stack(world, region, max(dt.date(year, 1, 1) - gap, first),
+                                           min(dt.date(year, 12, 31) + gap, last))
+    share = (clear & land[None]).reshape(len(times), -1).sum(1) / max(land.sum(), 1)
+    targets = evenly([k for k, (t, s) in enumerate(zip(times, share))
+                      if s >= MIN_CLEAR and dt.date.fromordinal(int(t)).year == year], max_dates)
+    out = {k: [] for k in S3_ARRAYS if k != "tile"}
+    if targets:
+        halo = 1
+        padded = Region(region.name, region.brow0 - halo, region.bcol0 - halo, region.nbrows + 2 * halo,
+                        region.nbcols + 2 * halo)
+        observe, cgrid, cfrac, celev, cland = maps.modis_observer(world, padded)
+        days = [d for d in (dt.date(year, 1, 1) + dt.timedelta(k) for k in range(-F.MODIS_MAX_GAP, 366 + F.MODIS_MAX_GAP))
+                if first <= d <= last]
+        mvis, mclear = maps.modis_stack(observe, days)
+        pft = maps.pft_map(st.fractions)
+        for k in targets:
+            d = dt.date.fromordinal(int(times[k]))
+            feats = maps.modis_features(mvis, mclear, days.index(d))
+            feats.update(maps.met_inputs(world, cgrid, celev, d))
+            feats["pft"] = maps.pft_map(cfrac)
+            gpp_m = np.where(cland > 0.5, m_model.predict({f: feats[f] for f in m_model.features}), np.nan)
+            met = maps.met_inputs(world, region.fine, st.elevation, d)
+            ok = clear[k] & land
+            own = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
+                                         "two_sided")  # the scene's own values on its clear pixels
+            out["gpp_l"].append(np.where(ok, P.gpp_l_from_indices(l_model, own, met, pft, ok), np.nan).astype(np.float16))
+            for variant in VARIANTS:
+                idx = withheld_indices(times, vis, clear, d, variant)
+                out[variant].append(P.gpp_l_from_indices(l_model, idx, met, pft, land).astype(np.float16))
+                out[f"{variant}_since"].append(idx["days_since_clear"].astype(np.float16))
+                if variant == "two_sided":
+                    out["two_sided_to"].append(idx["days_to_clear"].astype(np.float16))
+            out["date"].append(d.toordinal())
+            out["gpp_m"].append(gpp_m.astype(np.float32))
+    arrays = {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays, tile=np.array([region.brow0, region.bcol0, region.nbrows, region.nbcols]))
+    return path
+
+
+def s3_cond(up: np.ndarray, static: np.ndarray, gpp_l: np.ndarray, since: np.ndarray, until: np.ndarray,
+            variant: str) -> np.ndarray:
+    """S3's conditioning (18, H, W) in network units: S2's channels, then the day's GPP_L from the
+    interpolated indices (GPP_M where no clear view lies within 64 days) and the days since / until the
+    clear views it used. Past-only: days-until is always 'none' (65 days), whatever the data say.
+
+    One function for training pairs and inference, so both see the same inputs.
+    """
+    none = (F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE
+    gl = np.where(np.isfinite(gpp_l), gpp_l, up)
+    to = np.full(up.shape, none, np.float32) if variant == "past" else np.minimum(until, F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE
+    return np.concatenate([(up / GPP_SCALE)[None], static, (gl / GPP_SCALE)[None],
+                           (np.minimum(since, F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE)[None], to[None]]).astype(np.float32)
+
+
+def s3_base(up: np.ndarray, gpp_l: np.ndarray, base_map: str) -> np.ndarray:
+    """The map S3's residual is added to: interpolated GPP_L (GPP_M where it has none), or GPP_M."""
+    if base_map == "gpp_m":
+        return up
+    return np.where(np.isfinite(gpp_l), gpp_l, up).astype(np.float32)
+
+
+def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model) -> tuple[np.ndarray, ...]:
+    """(GPP_L, days since, days until) on a region and day from the acquisitions within 64 days:
+    the gpp_l_two_sided / gpp_l_past peers' inputs and model (peers.interpolated_indices)."""
+    from unique_core.downscale import peers as P
+    from unique_core.gpp import maps
+
+    st = world.static(region)
+    gap = dt.timedelta(F.LANDSAT_MAX_GAP)
+    times, vis, clear = maps.landsat_stack(world, region, date - gap, date + gap)
+    idx = P.interpolated_indices(times, vis, clear, date, variant)
+    met = maps.met_inputs(world, region.fine, st.elevation, date)
+    gl = P.gpp_l_from_indices(gpp_l_model, idx, met, maps.pft_map(st.fractions), st.land)
+    return gl, idx["days_since_clear"], idx["days_to_clear"]
+
+
+@dataclass
+class S3Sample(Sample):
+    """An S3 training pair: a Sample plus the withheld-scene views of each variant.
+
+    views[variant] = (GPP_L interpolated without the target scene, days since, days until), and
+    each crop draws its variant at random, so one network learns both (the age channels say which).
+    """
+
+    views: dict = None
+    base_map: str = "gpp_l"
+
+    def crop(self, rows: slice, cols: slice, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        variant = VARIANTS[int(rng.integers(len(VARIANTS)))]
+        gl, since, until = (a[rows, cols].astype(np.float32) for a in self.views[variant])
+        up = self.gpp_m_up[rows, cols]
+        cond = s3_cond(up, self.static[:, rows, cols], gl, since, until, variant)
+        base = s3_base(up, gl, self.base_map)
+        m = self.mask[rows, cols]
+        res = np.where(m, (np.nan_to_num(self.gpp_l[rows, cols]) - base) / RES_SCALE, 0.0).astype(np.float32)
+        return cond, res
+
+
+def load_s3_samples(world: World, boxes: list[Region], years: list[int], base_map: str = "gpp_l") -> list[S3Sample]:
+    """S3 samples of the given boxes and years from their S3 shards (which must exist)."""
+    samples = []
+    for box in boxes:
+        static = static_channels(world, box)
+        for year in years:
+            with np.load(s3_shard_path(box, year, world.seed)) as z:
+                if z["date"].size == 0:
+                    continue
+                z = {name: z[name] for name in z.files}
+            none = np.full(z["past"].shape[1:], F.LANDSAT_MAX_GAP + 1.0, np.float16)
+            for k in range(len(z["date"])):
+                gpp_m = z["gpp_m"][k]
+                up = upsample(gpp_m, box).astype(np.float32)
+                gpp_l = z["gpp_l"][k].astype(np.float32)
+                mask = np.isfinite(gpp_l) & np.isfinite(up)
+                views = {"two_sided": (z["two_sided"][k], z["two_sided_since"][k], z["two_sided_to"][k]),
+                         "past": (z["past"][k], z["past_since"][k], none)}
+                samples.append(S3Sample(box, dt.date.fromordinal(int(z["date"][k])), static,
+                                        np.zeros((0, 0), np.float32), mask, up, gpp_l,
+                                        np.zeros((0, 0), np.float32), gpp_m, views=views, base_map=base_map))
+    return samples
+
+
+def s3_jobs(train_tiles, val_tiles, years) -> list[tuple[Region, int]]:
+    """The shipped S3 recipe's (box, year) jobs: one quarter of each tile per year, a different quarter
+    each year for the training tiles (quarter (i + year) mod 4 of tile i), quarter 0 of each validation tile."""
+    jobs = [(s3_quarter(t, q), y) for y in years for i, t in enumerate(train_tiles) for q in [(i + y - 2022) % 4]]
+    return [(s3_quarter(t, 0), y) for y in years for t in val_tiles] + jobs
+
+
+def make_s3_shards(jobs: list[tuple[Region, int]], progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Make the S3 shards of (box, year) jobs in this process; existing shards are kept."""
+    world, models = None, None
+    for n, (box, year) in enumerate(jobs):
+        if not npz_intact(s3_shard_path(box, year, DEFAULT_SEED), S3_ARRAYS):
+            if world is None:
+                world, models = _shard_context()
+            make_s3_shard(world, box, year, models)
+        if progress:
+            progress(n + 1, len(jobs))
+    return [s3_shard_path(b, y, DEFAULT_SEED) for b, y in jobs]

@@ -43,6 +43,7 @@ class Window:
     land: np.ndarray
     gpp_m: np.ndarray  # (9, 9) 500 m
     pft: np.ndarray  # analysis PFT name per pixel (dominant vegetated class)
+    base: np.ndarray | None = None  # the map the residual is added to when not GPP_M (S3: interpolated GPP_L)
 
 
 def test_windows(world, tiles: list[Region], year: int, n: int, seed: int = 0) -> list[Window]:
@@ -97,10 +98,10 @@ def predict_window(method: str, models: dict, w: Window, *, members: int, steps:
         return w.gpp_m_up[None]
     name = method.replace("_conserved", "")
     model = models[name]
-    cond = w.cond_s2 if model.config.scheme == "s2" else w.cond_s2[:1]
+    cond = w.cond_s2 if model.config.scheme in ("s2", "s3") else w.cond_s2[:1]  # S3 windows hold S3's channels
     n = 1 if model.config.kind == "regression" else members
     res = sample_residual(model, cond, w.region.fine, members=n, steps=steps, seed=seed, sampler=sampler)
-    pred = np.clip(w.gpp_m_up[None] + model.config.res_scale * res, 0, None)
+    pred = np.clip((w.gpp_m_up if w.base is None else w.base)[None] + model.config.res_scale * res, 0, None)
     if method.endswith("_conserved"):
         pred = np.clip(conserve_block_means(pred, w.gpp_m, w.region, w.land), 0, None)
     return pred
@@ -942,3 +943,23 @@ def target_rows(report: dict) -> list[dict]:
             out.append({"target": f"{HELDOUT_LABELS.get(m, m)} band spread/skill in 0.8-1.2 (ordinary days, truth)",
                         "value": v, "ci": tab[m]["band_spread_skill_ci90"], "met": 0.8 <= v <= 1.2})
     return out
+
+
+def heldout_rows(report: dict, kind: str) -> list[dict]:
+    """One row per method of a held-out table (`ordinary`, `clear`, `clear_vs_gpp_l`) for the Models page."""
+    k = report.get(kind)
+    if not k:
+        return []
+    ref, rows = k["reference"], []
+    for m, r in k["methods"].items():
+        if kind == "clear_vs_gpp_l" and m in ("gpp_l_two_sided", "gpp_l_past"):
+            continue  # on its own date the interpolation returns the clear pixel's GPP_L: no test
+        s = r[ref]
+        row = {"method": HELDOUT_LABELS.get(m, m), "RMSE": s["rmse"], "RMSE 90 % CI": "{:.3f}-{:.3f}".format(*s["rmse_ci90"]),
+               "MAE": s["mae"], "r": s["r"], "bias": s["bias"], "CRPS": r["crps"]}
+        if ref == "truth":
+            row |= {"SSIM": r["ssim"], "block RMSE 1.5 km": r["block_rmse_vs_truth_1p5km"]}
+        row |= {"spread/skill (members)": r.get("spread_skill"), "band spread/skill": r.get("band_spread_skill"),
+                "band 90 % CI": _band_cell(r).partition(" ")[2].strip("()") or None}
+        rows.append(row)
+    return rows

@@ -25,6 +25,7 @@ import torch
 
 from unique_core.downscale import data as D
 from unique_core.downscale.model import Downscaler
+from unique_core.downscale.uncertainty import band, check_setting, member_scale, user_band
 from unique_core.grid import BLOCK, FINE_PER_BLOCK, Grid, Region
 from unique_core.resample import bilinear
 from unique_core.sources import DataSource
@@ -108,8 +109,9 @@ def sample_residual(model: Downscaler, cond: np.ndarray, grid: Grid, *, members:
             if sampler == "ddpm":
                 noise_cache.clear()
     out = (acc / np.maximum(wsum, 1e-6))[:, :H, :W]
-    scale = model.config.spread_scale
-    if members > 1 and scale != 1.0:  # calibrated spread: members' deviations from their mean, inflated
+    # calibrated spread (downscale/uncertainty.py): members' deviations from their mean, scaled
+    scale = model.config.spread_scale * (member_scale(model.config, members, steps) if sampler == "ddim" else 1.0)
+    if members > 1 and scale != 1.0:
         mean = out.mean(axis=0, keepdims=True)
         out = mean + scale * (out - mean)
     return out
@@ -174,29 +176,51 @@ class DownscaleResult:
 
 def downscale_region(model: Downscaler, world: DataSource, region: Region, date: dt.date, gpp_m_model, *,
                      members: int = 1, steps: int | None = 10, sampler: Literal["ddim", "ddpm"] = "ddim", seed: int = 0,
-                     conserve: bool = False, progress: Callable[[str, int, int], None] | None = None
-                     ) -> DownscaleResult:
-    """S1/S2 (or the regression baseline) over a region on a date, from the GPP_M model's map."""
+                     conserve: bool = False, progress: Callable[[str, int, int], None] | None = None,
+                     variant: Literal["two_sided", "past"] = "two_sided", gpp_l_model=None) -> DownscaleResult:
+    """S1/S2/S3 (or the regression baseline) over a region on a date, from the GPP_M model's map.
+
+    S3 also takes the day's GPP_L from Landsat indices interpolated in time (`variant`: two-sided,
+    the acquisitions before and after the day; past, only those on or before it) and the ages of
+    the clear views, as the gpp_l_two_sided / gpp_l_past peers make them (`gpp_l_model`: the
+    shipped Landsat model unless given); its residual is added to that GPP_L.
+    """
     from unique_core.gpp.maps import gpp_m_map
 
     t0 = time.time()
+    check_setting(model.config, members, steps if sampler == "ddim" else None)
+    if variant not in D.VARIANTS:
+        raise ValueError(f"S3 variant {variant!r}: choose two_sided or past")
     padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
     gm = gpp_m_map(gpp_m_model, world, date, padded,
                    (lambda i, n: progress("MODIS inputs", i, n)) if progress else None).values
     up = D.upsample(gm, region)
-    cond = [up[None] / model.config.gpp_scale]
-    if model.config.scheme == "s2":
-        cond.append(D.static_channels(world, region))
-    cond = np.concatenate(cond).astype(np.float32)
+    base = up
+    if model.config.scheme == "s3":
+        if gpp_l_model is None:
+            from unique_core.gpp.registry import load_model
+
+            gpp_l_model = load_model("landsat")
+        if progress:
+            progress("Landsat inputs", 0, 1)
+        gl, since, until = D.s3_inputs(world, region, date, variant, gpp_l_model)
+        cond = D.s3_cond(up, D.static_channels(world, region), gl, since, until, variant)
+        base = D.s3_base(up, gl, model.config.base_map)
+    else:
+        cond = [up[None] / model.config.gpp_scale]
+        if model.config.scheme == "s2":
+            cond.append(D.static_channels(world, region))
+        cond = np.concatenate(cond).astype(np.float32)
     res = sample_residual(model, cond, region.fine, members=members, steps=steps, sampler=sampler, seed=seed,
                           progress=(lambda i, n: progress("sampling", i, n)) if progress else None)
-    pred = np.clip(up[None] + model.config.res_scale * res, 0.0, None)
+    pred = np.clip(base[None] + model.config.res_scale * res, 0.0, None)
     land = world.static(region).land
     inner = gm[3:-3, 3:-3]
     if conserve:
         pred = np.clip(conserve_block_means(pred, inner, region, land), 0.0, None)
     mean = pred.mean(axis=0)
-    std = pred.std(axis=0) if members > 1 else None
+    # the band a user sees: the members' spread plus GPP_M's own error (downscale/uncertainty.py)
+    std = user_band(model, world, region, date, pred, steps) if members > 1 else None
     err = block_mean_error(mean, inner, region, land)
     mean = np.where(land, mean, np.nan).astype(np.float32)
     if std is not None:
@@ -269,7 +293,7 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
         if progress:
             progress(min(b0 + engine.batch, len(items)), len(items))
     out = (acc / np.maximum(wsum, 1e-6))[:, :, :H, :W]
-    scale = model.config.spread_scale
+    scale = model.config.spread_scale * member_scale(model.config, members, steps)
     if members > 1 and scale != 1.0:  # calibrated spread, as in sample_residual
         mean = out.mean(axis=1, keepdims=True)
         out = mean + scale * (out - mean)
@@ -286,6 +310,7 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
     `downscale_region` makes it; `static` from `data.static_channels` (S2) or None (S1). Day t
     is `downscale_region` on that day, sampled in batches (see `sample_residual_days`).
     """
+    check_setting(model.config, members, steps)
     up = np.stack([D.upsample(g, region) for g in gpp_m_padded]).astype(np.float32)
     res = sample_residual_days(model, up / model.config.gpp_scale, static, region.fine, engine=engine,
                                members=members, steps=steps, seed=seed, progress=progress)
@@ -295,5 +320,7 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
         for t in range(len(pred)):
             pred[t] = np.clip(conserve_block_means(pred[t], gpp_m_padded[t][3:-3, 3:-3], region, land), 0.0, None)
     mean = np.where(land[None], pred.mean(axis=1), np.nan).astype(np.float32)
-    std = np.where(land[None], pred.std(axis=1), np.nan).astype(np.float32) if members > 1 else None
+    # the members' spread only: GPP_M's error needs each day's date (uncertainty.user_band)
+    std = np.where(land[None], np.stack([band(p, None, 0.0) for p in pred]), np.nan).astype(np.float32) \
+        if members > 1 else None
     return mean, std

@@ -44,6 +44,8 @@ class DownscaleConfig:
     # ensemble spread inflation fitted on the validation tiles (unique downscale calibrate); 1 = raw
     spread_scale: float = 1.0
     spread_calibration: dict = field(default_factory=dict)
+    # S3: the map the residual is added to, "gpp_l" (interpolated GPP_L) or "gpp_m" (bilinear GPP_M)
+    base_map: str = "gpp_m"
 
     def __post_init__(self):
         if not self.channels:

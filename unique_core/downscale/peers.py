@@ -205,6 +205,20 @@ def interpolated_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: n
     return out
 
 
+def acquisition_ages(times: np.ndarray, clear: np.ndarray, date: dt.date, variant: Variant
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(days since, days until) the clear views `interpolated_indices` uses on `date`, from the clear masks
+    alone (the ages do not depend on the index values): S3's age channels where the indices are not kept."""
+    t = np.asarray(times)
+    keep = t <= date.toordinal() if variant == "past" else np.ones(len(t), bool)
+    if not keep.any():
+        none = np.full(clear.shape[1:], F.LANDSAT_MAX_GAP + 1.0, np.float32)
+        return none, none.copy()
+    _, since, until = F.interpolate_acquisitions(t[keep], np.zeros(clear[keep].shape, np.float32), clear[keep],
+                                                 np.array([date.toordinal()]))
+    return since[0], until[0]
+
+
 def gpp_l_from_indices(model, indices: dict[str, np.ndarray], met: dict[str, np.ndarray], pft: np.ndarray,
                        land: np.ndarray) -> np.ndarray:
     """GPP_L (H, W) from interpolated indices, the day's 30 m meteorology and the PFT map (NaN off land)."""
