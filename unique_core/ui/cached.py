@@ -211,6 +211,16 @@ def estimate_seconds(product: str, region: Region, source: str, params: dict | N
     return rate * area * int(p.get("members", 4)) * (int(p.get("steps", 10)) / 10)
 
 
+def catalogued(date: dt.date, region: Region, source: str) -> set[str]:
+    """The products with a whole file in the catalogue for this day and region (any settings).
+
+    A look-up in the catalogue only: no model is loaded (S1/S2's first load imports torch, seconds),
+    so a page asks `status` only about what this finds.
+    """
+    return {e["product"] for e in service(source).list()
+            if e["region_key"] == region.key and e["date"] == date.isoformat() and e["valid"]}
+
+
 def cached_dates(product: str, region: Region, source: str) -> list[dt.date]:
     """The days this product is already made for the region (from the catalogue), in order."""
     return sorted({dt.date.fromisoformat(e["date"]) for e in service(source).list()

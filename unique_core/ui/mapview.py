@@ -149,7 +149,8 @@ def compare_options(name: str, sel: Selection) -> list[str]:
     """GPP products already made for this day and region, other than `name` (for the swipe)."""
     if cached.is_cube_choice(name):
         return []
-    return [p for p in GPP_PRODUCTS if p != name and (sel.simulated or p != "gpp_true")
+    made = cached.catalogued(sel.date, sel.region, sel.source)  # then `status` (models) only for those
+    return [p for p in GPP_PRODUCTS if p != name and p in made and (sel.simulated or p != "gpp_true")
             and cached.status(p, sel.date, sel.region, sel.source)[0] == "cached"]
 
 
