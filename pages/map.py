@@ -37,48 +37,15 @@ top = st.container()
 pick = st.toggle("Pick the region on the country map", value=False, key="map_pick",
                  help="Click anywhere in South Korea: a square box around the point becomes the region")
 statics = mapview.statics(sel)
-country_box = st.container()
-relief_job = None
-if pick or not statics[0]:
-    p1, p2 = country_box.columns([3, 1])
-    sizes, size = state.box_size_choice()  # the sizes this server allows (UNIQUE_MAX_BOX_KM)
-    p2.select_slider("Box size (km)", options=sizes, value=size, key="pick_size_km",
-                     help=f"Smaller boxes make S1/S2 faster; {max(sizes):g} km is the largest this server makes")
-    in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
-    p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
-               "Green: the named regions. Click to pick another box.")
-    if state.PICK_ERROR in st.session_state:
-        p2.warning(st.session_state[state.PICK_ERROR])
-    country, layers, relief_job = mapview.country(sel, busy=bool(statics[1]) or bool(cached.jobs().running()))
-    with p1:  # the changing layers are swapped into the map in the browser: the map itself stays
-        st_folium(country, feature_group_to_add=layers, height=460, use_container_width=True,
-                  returned_objects=["last_clicked"], key=state.PICK_KEY, on_change=state.pick_from_click)
+relief_job = mapview.country_panel(sel, statics) if pick or not statics[0] else None
 plan = mapview.plan(name, sel, statics)
 plan.jobs.append(relief_job)
 with top:
-    progress.errors()
-    if plan.status == "unavailable":
-        st.warning(plan.message)
-    elif plan.ask is not None:
-        w, h = sel.region.size_km
-        st.info(f"{cached.title(name)} for this {w:.0f} x {h:.0f} km box takes about "
-                f"{plan.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
-        st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
-                  on_click=mapview.start_now, args=(name, sel))
-    elif plan.status in ("cached", "cube"):
-        st.caption(f":material/check_circle: {plan.message}")
-    ready = plan.status in ("cached", "cube")
+    ready = mapview.plan_messages(name, sel, plan)
     markers, tower_job, tower_note = mapview.towers(sel, show_towers)
     if tower_note:
         st.caption(tower_note)
-    days = mapview.day_steps(name, sel) if ready else []
-    mapview.follow_date(days, sel)
-    if len(days) > 1:
-        d1, d2 = st.columns([6, 1])
-        d1.select_slider("Days with a map (step through them)", options=days, key="map_day",
-                         on_change=mapview.go_to_day, format_func=lambda d: d.isoformat())
-        if d2.toggle("Play", key="map_play", help=f"Step through these days, one every {mapview.PLAY_S:g} s"):
-            mapview.play(days)
+    mapview.day_controls(name, sel, ready)
     others = mapview.compare_options(name, sel) if ready else []
     swipe = st.selectbox("Swipe against", [None] + others, key="map_swipe", format_func=lambda p: "(no swipe)"
                          if p is None else cached.title(p), help="Products already made for this day") if others else None

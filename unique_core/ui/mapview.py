@@ -110,6 +110,58 @@ def day_cube(name: str, sel: Selection):
     return None
 
 
+def plan_messages(name: str, sel: Selection, p: Plan) -> bool:
+    """What the plan says above the map (why not, the estimate and the button, or where it comes
+    from) and progress errors; returns whether the product is ready to draw."""
+    progress.errors()
+    if p.status == "unavailable":
+        st.warning(p.message)
+    elif p.ask is not None:
+        w, h = sel.region.size_km
+        st.info(f"{cached.title(name)} for this {w:.0f} x {h:.0f} km box takes about "
+                f"{p.ask / 60:.1f} min on this server (4 members, 10 steps); smaller boxes are faster.")
+        st.button(f"Make {cached.title(name)} in the background", type="primary", key="map_run",
+                  on_click=start_now, args=(name, sel))
+    elif p.status in ("cached", "cube"):
+        st.caption(f":material/check_circle: {p.message}")
+    return p.status in ("cached", "cube")
+
+
+def day_controls(name: str, sel: Selection, ready: bool) -> None:
+    """The slider over the days with a map (made, or in a region-year cube), and its Play toggle."""
+    days = day_steps(name, sel) if ready else []
+    follow_date(days, sel)
+    if len(days) > 1:
+        d1, d2 = st.columns([6, 1])
+        d1.select_slider("Days with a map (step through them)", options=days, key="map_day",
+                         on_change=go_to_day, format_func=lambda d: d.isoformat())
+        if d2.toggle("Play", key="map_play", help=f"Step through these days, one every {PLAY_S:g} s"):
+            play(days)
+
+
+def country_panel(sel: Selection, statics: tuple[bool, list]):
+    """The country map (a click picks a box) with the box-size slider beside it; returns the job
+    making the country's relief, if one was started."""
+    from streamlit_folium import st_folium
+
+    from unique_core.ui import state
+
+    p1, p2 = st.columns([3, 1])
+    sizes, size = state.box_size_choice()  # the sizes this server allows (UNIQUE_MAX_BOX_KM)
+    p2.select_slider("Box size (km)", options=sizes, value=size, key="pick_size_km",
+                     help=f"Smaller boxes make S1/S2 faster; {max(sizes):g} km is the largest this server makes")
+    in_use = "a custom box" if sel.region.name == state.CUSTOM else sel.region.title or sel.region.name
+    p2.caption(f"In use (red): **{in_use}**, {sel.region.size_km[0]:.1f} x {sel.region.size_km[1]:.1f} km. "
+               "Green: the named regions. Click to pick another box.")
+    if state.PICK_ERROR in st.session_state:
+        p2.warning(st.session_state[state.PICK_ERROR])
+    fmap, layers, relief_job = country(sel, busy=bool(statics[1]) or bool(cached.jobs().running()))
+    with p1:  # the changing layers are swapped into the map in the browser: the map itself stays
+        st_folium(fmap, feature_group_to_add=layers, height=460, use_container_width=True,
+                  returned_objects=["last_clicked"], key=state.PICK_KEY, on_change=state.pick_from_click)
+    return relief_job
+
+
 def start_now(name: str, sel: Selection, params: dict | None = None) -> None:
     """The user asked for the product: start it (a button's callback)."""
     progress.retry(cached.job_key(name, sel.date, sel.region, sel.source, params))
