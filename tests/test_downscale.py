@@ -299,7 +299,7 @@ def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, w
     from unique_core.gpp.registry import load_model
 
     torch.manual_seed(0)
-    Downscaler(DownscaleConfig(scheme="s3", base=4, mults=(1, 2), base_map="gpp_l")).save(tmp_path / "s3")
+    Downscaler(DownscaleConfig(scheme="s3", base=8, mults=(1, 2), base_map="gpp_l")).save(tmp_path / "s3")
     model = Downscaler.load(tmp_path / "s3")
     assert model.config.scheme == "s3" and model.config.in_channels == len(D.channels("s3")) + 1
     land = world.static(small_region).land

@@ -131,7 +131,7 @@ def s3_boxes(split: str, years: tuple[int, ...] | None = None) -> list[tuple]:
             if D.s3_shard_path(D.s3_quarter(t, q), y, DEFAULT_SEED).exists()]
 
 
-def train_s3(*, steps: int, base: int, batch: int, crop: int, base_map: str = "gpp_l",
+def train_s3(*, steps: int, base: int, batch: int, crop: int, base_map: str = "gpp_l", threads: int = 2,
              out: str | Path | None = None, progress: Callable[[int, int, float], None] | None = None
              ) -> tuple[Path, dict]:
     """Train S3 (one network for the two-sided and past-only variants) on the S3 samples of the
@@ -155,7 +155,8 @@ def train_s3(*, steps: int, base: int, batch: int, crop: int, base_map: str = "g
     train_s, val_s = load(tr), load(va)
     cfg = DownscaleConfig(scheme="s3", kind="diffusion", base=base, base_map=base_map)
     ckpt = cache_dir() / "downscale-checkpoints" / f"s3-{base_map}-b{base}"
-    model, summary = train(cfg, train_s, val_s, TrainConfig(steps=steps, batch=batch, crop=crop), ckpt, progress)
+    model, summary = train(cfg, train_s, val_s, TrainConfig(steps=steps, batch=batch, crop=crop, threads=threads), ckpt,
+                           progress)
     card = {"name": "s3", "scheme": "s3", "kind": "diffusion", "config": cfg.to_json(), **summary,
             "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
                         f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'}",
