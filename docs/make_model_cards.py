@@ -89,6 +89,42 @@ def step2_section() -> list[str]:
     return out
 
 
+def s3_section() -> list[str]:
+    """S3 (temporal fusion, beyond the paper): its data recipe, training record and calibration."""
+    folder = models_dir() / "downscale_s3"
+    if not (folder / "card.json").exists():
+        return ["## downscale_s3\n\nNot shipped yet.\n"]
+    c = json.loads((folder / "card.json").read_text())
+    cfg = c["config"]
+    cal = json.loads((folder / "config.json").read_text()).get("spread_calibration") or {}
+    out = ["## downscale_s3: diffusion S3, temporal fusion (`weights.safetensors` + `config.json`)\n",
+           f"- Conditional UNet, base {cfg['base']} channels, levels {cfg['mults']}, {c['parameters']:,} parameters; "
+           f"inputs: {', '.join(cfg['channels'])}: S2's channels plus the day's GPP_L from Landsat indices "
+           "interpolated in time (the gpp_l_two_sided / gpp_l_past peers' code) and the days since / until the clear "
+           "views it used (past-only: days-until is always 'none', 65 days). One network for both variants. "
+           f"Predicts the clear-day GPP_L's residual over {'the interpolated GPP_L' if cfg.get('base_map') == 'gpp_l' else 'bilinear GPP_M'} "
+           "(v-prediction, cosine schedule).",
+           f"- Data: simulated Korea (seed {c['data_seed']}), {c['train_samples']} training and {c['val_samples']} "
+           f"validation box-dates (6 x 6 km quarters of the training / validation tiles: "
+           f"{', '.join(c['training_boxes'])}; validation {', '.join(c['validation_boxes'])}). "
+           "Each pair's Landsat input is interpolated from the other acquisitions only (the target scene withheld), "
+           f"so it cannot copy its target; random {c['train_config']['crop']} px crops, the variant drawn per crop.",
+           f"- Training: {c['steps']} AdamW steps{' (stopped early of ' + str(c['planned_steps']) + ')' if c.get('stopped_early') else ''}, "
+           f"batch {c['train_config']['batch']}, lr {c['train_config']['lr']}, EMA {c['train_config']['ema']}; "
+           f"{c['hardware']}.",
+           "- Final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in _last_losses(c).items()) + "."]
+    if c.get("training_note"):
+        out.append(f"- Note: {c['training_note']}")
+    if cal.get("model") == "finite_ensemble":
+        out.append(f"- Spread model fitted on {cal['windows']} validation windows against GPP_L (never the test tiles "
+                   f"or the truth): DDIM {cal['steps']}, k {cal['k']}, GPP_M-error factor {cal['a']}.")
+    else:
+        out.append("- Ensemble spread not calibrated: `unique downscale run --scheme s3` writes the mean of one member "
+                   "(or refuses a band) until `unique downscale calibrate --scheme s3` has run.")
+    out.append("")
+    return out
+
+
 def _last_losses(card: dict) -> dict:
     out = {}
     for h in card["history"]:
@@ -104,7 +140,7 @@ def main() -> None:
              "on a world whose truth is known, not models of the real country. Weights are LightGBM text and "
              "safetensors (never pickles). This card is written by `python docs/make_model_cards.py` from the "
              "models' own config, metrics and card files.\n"]
-    lines += step1_section("modis") + step1_section("landsat") + step2_section()
+    lines += step1_section("modis") + step1_section("landsat") + step2_section() + s3_section()
     write_text(models_dir() / "MODEL_CARD.md", "\n".join(lines))
     print("\n".join(lines))
 

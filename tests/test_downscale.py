@@ -179,7 +179,7 @@ def test_split__shipped_configs_list_train_validation_and_test_bounds():
     from unique_core.downscale.split import shipped_split
 
     expected = shipped_split().to_json()
-    for name in ("s1", "s2", "regression"):
+    for name in ("s1", "s2", "s3", "regression"):
         cfg = json.loads((model_dir(name) / "config.json").read_text())
         assert cfg["tiles"] == expected and cfg["tiles_crs"] == "EPSG:5179"
         assert all(len(b) == 4 and b[0] < b[2] and b[1] < b[3] for k in expected for b in cfg["tiles"][k])
@@ -311,3 +311,25 @@ def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, w
         assert np.isfinite(res.mean[land]).all() and np.isnan(res.mean[~land]).all() and (res.mean[land] >= 0).all()
     with pytest.raises(ValueError, match="variant"):
         downscale_region(model, world, small_region, day, load_model("modis"), variant="future")
+
+
+def test_s3__the_shipped_weights_load_on_cpu_and_saw_only_training_boxes():
+    """The shipped S3 loads from safetensors on CPU with S3's channels, and every box it trained or was
+    validated on lies inside a training or validation tile (never near a test tile)."""
+    import json
+
+    from unique_core.downscale import registry
+    from unique_core.downscale.split import shipped_split
+
+    model = registry.load("s3")
+    assert model.config.scheme == "s3" and model.config.channels == D.channels("s3")
+    assert next(model.net.parameters()).device.type == "cpu"
+    card = json.loads((registry.model_dir("s3") / "card.json").read_text())
+    split = shipped_split()
+    seen = (*split.train, *split.validation)
+    for name in card["training_boxes"] + card["validation_boxes"]:
+        b, r, c = name.split("_")[:3]
+        nb = int(c.split("x")[0])
+        box = Region("box", int(b[1:]), int(r), nb, nb)
+        assert any(t.brow0 <= box.brow0 and box.brow0 + nb <= t.brow0 + t.nbrows and t.bcol0 <= box.bcol0
+                   and box.bcol0 + nb <= t.bcol0 + t.nbcols for t in seen)
