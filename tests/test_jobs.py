@@ -328,19 +328,32 @@ def test_app_jobs__a_closed_session_s_job_is_cancelled_its_worker_killed_and_not
     app.shutdown()
 
 
-def test_app_jobs__a_job_lapses_when_no_page_asks_but_lives_while_another_session_waits(tmp_path):
+def test_app_jobs__a_job_lapses_when_its_session_asks_for_something_else_unless_another_waits(tmp_path):
     sessions = {"now": "A", "live": {"A", "B"}}
-    app = _app_jobs(tmp_path, sessions, lease_s=1.5)
+    app = _app_jobs(tmp_path, sessions, lease_s=3.0)
     a = app.submit("slow", "slow product", _held_write, f"slow-{tmp_path.name}.tif", 120.0)
     sessions["now"] = "B"
     b = app.get("slow")
     _until(lambda: b.progress()[0] == "slow patches 1/4", timeout=120)
-    end = time.time() + 3.0  # A asked for something else; B's page keeps polling its job
+    a_asked = a.seen
+    time.sleep(4.0)  # A asks about nothing at all (a long page run): it keeps its work
+    assert ("A", "slow") in app._handles and a.seen == a_asked
+    sessions["now"] = "A"
+    assert app.get("other") is None  # A asks for something else (a day not being made) ...
+    end = time.time() + 5.0  # ... and keeps asking; B's page keeps polling the slow job
     while time.time() < end:
+        sessions["now"] = "A"
+        app.get("other")
+        sessions["now"] = "B"
         assert not b.done
         time.sleep(0.2)
     assert a.ticket.state == "running" and ("A", "slow") not in app._handles  # A's handle lapsed, not the job
-    _until(lambda: b.ticket.done(), timeout=30)  # now B stops asking too
+    sessions["now"] = "B"
+    end = time.time() + 30.0
+    while not b.ticket.done():  # now B asks only about other work too: nobody waits any more
+        assert time.time() < end, "the job outlived every waiter"
+        app.get("other")
+        time.sleep(0.2)
     assert isinstance(b.error, JobCancelled)
     app.shutdown()
 

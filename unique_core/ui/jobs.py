@@ -16,9 +16,10 @@ Who waits: every session holds its own handle (`Job`) on a pool ticket. A handle
 and the job cancelled when no other session waits for it, when
 - its session is gone: Streamlit has no close hook, so the runtime is asked whether the session
   is still connected (`Runtime.is_active_session`); a session disconnected for GRACE_S is gone;
-- or its session stopped asking about it for LEASE_S: the page's progress panel polls its jobs
-  every second, so a job no page shows any more (the user asked for something else: another
-  day, box or page) lapses.
+- or its session asked for something else: the session kept asking about other work (its pages
+  poll their jobs every second) for LEASE_S without asking about this one (another day, box or
+  page). A session that asks nothing at all (a page run that takes minutes on a loaded server,
+  a tab in the background) keeps its work; only its closing ends it.
 Both are checked while any job runs (every pool job polls), and on every call from a page.
 Nothing here needs a Streamlit session: without one (tests, scripts) handles never lapse.
 """
@@ -329,6 +330,7 @@ class Job:
 
     def _touch(self) -> None:
         self.seen = time.monotonic()
+        self._owner._asked(self.session, self.seen)
         self._owner.reap()
 
     @property
@@ -391,6 +393,7 @@ class Jobs:
         self.lease_s, self.grace_s = float(lease_s), float(grace_s)
         self._handles: dict[tuple[Hashable, str], Job] = {}
         self._gone_since: dict[Hashable, float] = {}
+        self._last_ask: dict[Hashable, float] = {}  # session -> when it last asked about any work
         self._idle: list[_Worker] = []
         self._busy: dict[str, _Worker] = {}  # by pool key: for tests and `status`
         self._lock = threading.RLock()
@@ -403,6 +406,7 @@ class Jobs:
         session = self._session()
         self.reap()
         with self._lock:
+            self._asked(session, time.monotonic())
             job = self._handles.get((session, key))
             if job is not None and job.ticket.state not in ("failed", "cancelled"):
                 job.seen = time.monotonic()
@@ -416,6 +420,7 @@ class Jobs:
         session = self._session()
         self.reap()
         with self._lock:
+            self._asked(session, time.monotonic())
             job = self._handles.get((session, key))
             if job is not None and job.ticket.state == "cancelled":
                 del self._handles[(session, key)]  # lapsed: the page offers the product again
@@ -463,8 +468,13 @@ class Jobs:
             worker.stop()
 
     # ---------------------------------------------------------------- who still waits
+    def _asked(self, session: Hashable, when: float) -> None:
+        with self._lock:
+            self._last_ask[session] = max(when, self._last_ask.get(session, 0.0))
+
     def reap(self) -> None:
-        """Release handles whose session is gone or that no page asked about for lease_s (at most once a second)."""
+        """Release handles whose session is gone, or that their session stopped asking about while it
+        asked about other work for lease_s (at most once a second)."""
         now = time.monotonic()
         with self._lock:
             if now - self._last_reap < REAP_EVERY_S:
@@ -478,12 +488,14 @@ class Jobs:
                 elif now - self._gone_since.setdefault(s, now) >= self.grace_s:
                     gone.add(s)
             stale = [(s, k) for (s, k), j in self._handles.items() if s is not None
-                     and (s in gone or now - j.seen > self.lease_s)]
+                     and (s in gone or self._last_ask.get(s, 0.0) - j.seen > self.lease_s)]
             released = [self._handles.pop(h) for h in stale]
             for s in gone:
                 self._gone_since.pop(s, None)
+                self._last_ask.pop(s, None)
         for job in released:
-            why = "its session is gone" if job.session in gone else f"not asked about for {self.lease_s:.0f} s"
+            why = ("its session is gone" if job.session in gone else
+                   f"its session asked about other work for {self.lease_s:.0f} s, not this")
             log.info("released %s for session %s: %s", job.label or job.key, job.session, why)
             job.ticket.release()
 
