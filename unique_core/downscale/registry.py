@@ -48,26 +48,11 @@ def split_tiles(seed: int = 2026) -> tuple[tuple, tuple]:
 
 
 def check_spread_setting(model, members: int, steps: int | None) -> None:
-    """ModelError when an ensemble's std band would come from a setting its spread was not calibrated for.
+    """ModelError when an ensemble's band would come from a setting its spread model does not cover.
 
-    The spread factor is fitted at one member count and one DDIM step count
-    (`spread_calibration` in config.json); the spread of DDIM samples changes with the step
-    count, and the plain standard deviation of M members is biased low by sqrt((M-1)/M). A
-    calibration may list `valid_members` and `valid_steps` to widen what it covers (for a
-    band made with the unbiased, (M+1)/M-corrected estimator, any member count). Single
-    members (no band) and the regression model are always allowed.
+    See downscale/uncertainty.py: 2..16 members and DDIM step counts within the fitted range;
+    single members (no band) and the regression model are always allowed.
     """
-    cfg = model.config
-    if members < 2 or cfg.kind != "diffusion":
-        return
-    cal = cfg.spread_calibration or {}
-    fix = f"`unique downscale calibrate --scheme {cfg.scheme} --members {members} --steps {steps}`"
-    if not cal:
-        raise ModelError(f"the {cfg.scheme} model's ensemble spread is not calibrated, so its std band would "
-                         f"be too narrow: run {fix} first, or use --members 1 (no band)")
-    ok_steps = list(cal.get("valid_steps") or [cal.get("ddim_steps")])
-    ok_members = list(cal.get("valid_members") or [cal.get("members")])
-    if steps not in ok_steps or members not in ok_members:
-        raise ModelError(f"the {cfg.scheme} std band is calibrated for {'/'.join(map(str, ok_members))} members and "
-                         f"DDIM {'/'.join(map(str, ok_steps))} steps, not {members} members and {steps} steps: use "
-                         f"--members {ok_members[0]} --steps {ok_steps[0]}, --members 1 (no band), or run {fix}")
+    from unique_core.downscale.uncertainty import check_setting
+
+    check_setting(model.config, members, steps)
