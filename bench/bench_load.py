@@ -12,7 +12,7 @@ minutes; `--no-prewarm` skips the warming). Then it starts ONE Streamlit server 
 sessions (one browser, one context each; every request not to 127.0.0.1 is refused). Each
 session, until the time is up: opens a small custom box (about 4.4 x 4.4 km) on the Map page with
 S2 chosen, by URL as a shared link would, and steps the sidebar's date within DAYS, which redraws
-the map (S2 cached: the page-update time measured). About one open in four (seeded) is of a day
+the map (the product cached: the page-update time measured). About one open in four (seeded) is of a day
 in RUN_DAYS, not warmed: the session presses "Make S2 in the background" and waits for the map,
 so sessions ask the server's pool for the same S2 at once (made once, queued, places shown).
 Every loop and wait is bounded; the sessions stop by themselves.
@@ -391,8 +391,8 @@ def main(argv: list[str] | None = None) -> dict:
     sw, oc = stats["switch_cached_s"], stats["open_cached_s"]
     rows = []
     if sw:
-        rows += [{"name": "p50 date step, S2 cached (rerun finished)", "seconds": pct(sw, 50)},
-                 {"name": "p95 date step, S2 cached (rerun finished)", "seconds": pct(sw, 95),
+        rows += [{"name": f"p50 date step, {args.product} cached (rerun finished)", "seconds": pct(sw, 50)},
+                 {"name": f"p95 date step, {args.product} cached (rerun finished)", "seconds": pct(sw, 95),
                   "target_s": TARGET_P95_S}]
     if oc:
         rows += [{"name": "p50 URL open of a cached view (reference)", "seconds": pct(oc, 50)},
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{watch.peak_rss / 1e9 / TARGET_RSS_GB:.2f}")
     print(f"  products computed twice: {len(twice)} (target 0) of {len(watch.versions)} catalogued "
           f"{json.dumps(products_made)}; Run pressed {stats['runs_pressed']} times")
-    print(f"  date steps with S2 cached: {len(sw)}; cached URL opens: {len(oc)}; load average {load}")
+    print(f"  date steps with {args.product} cached: {len(sw)}; cached URL opens: {len(oc)}; load average {load}")
     return stats
 
 
