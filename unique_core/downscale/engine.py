@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib.util
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -159,11 +160,21 @@ def onnx_path(model) -> Path:
     return cache_dir() / "engines" / f"downscale_{model.config.scheme}_{weights_digest(model)}.onnx"
 
 
+_EXPORT_LOCK = threading.Lock()  # torch's ONNX exporter keeps global state: one export at a time per process
+
+
 def export_onnx(model, path: Path | None = None) -> Path:
-    """Export the network to ONNX (opset 18; batch, height and width dynamic), atomically."""
+    """Export the network to ONNX (opset 18; batch, height and width dynamic), atomically.
+
+    Threads of one process (Dask workers with processes=False) export one at a time; the
+    ones that waited find the file made and use it.
+    """
     path = path or onnx_path(model)
-    if path.exists():
-        return path
+    with _EXPORT_LOCK:
+        return path if path.exists() else _export(model, path)
+
+
+def _export(model, path: Path) -> Path:
     if importlib.util.find_spec("onnx") is None:
         raise ModelError("the ONNX export needs the onnx package: pip install onnx (or use --engine torch)")
     net = model.net.to(memory_format=torch.contiguous_format).eval()
