@@ -222,13 +222,17 @@ def test_check_spread_setting__refuses_uncalibrated_member_and_step_counts():
     check_spread_setting(model, 1, 10)  # one member: no band, nothing to calibrate
     with pytest.raises(ModelError, match="not calibrated.*unique downscale calibrate --scheme s1"):
         check_spread_setting(model, 4, 10)
+    # the legacy single factor fitted at one setting is not a spread model (downscale/uncertainty.py)
     model.config = dataclasses.replace(model.config, spread_scale=1.9,
                                        spread_calibration={"members": 8, "ddim_steps": 10})
-    check_spread_setting(model, 8, 10)
-    with pytest.raises(ModelError, match="calibrated for 8 members and DDIM 10 steps, not 4 members and 25 steps"):
-        check_spread_setting(model, 4, 25)
-    model.config.spread_calibration["valid_members"] = list(range(2, 17))
+    with pytest.raises(ModelError, match="not calibrated"):
+        check_spread_setting(model, 8, 10)
+    model.config.spread_calibration = {"model": "finite_ensemble", "steps": [5, 10, 25], "k": [1.4, 1.1, 1.0],
+                                       "a": [0.3, 0.3, 0.3]}
     check_spread_setting(model, 4, 10)
+    check_spread_setting(model, 16, 7)  # any member count, steps inside the fitted range
+    with pytest.raises(ModelError, match="DDIM 5 to 25 steps, not 50"):
+        check_spread_setting(model, 4, 50)
 
 
 def test_error_model__table_fallbacks_and_total_band(tmp_path):
