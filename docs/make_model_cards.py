@@ -64,11 +64,17 @@ def step2_section() -> list[str]:
                 f"{c['seconds_this_run']:.0f} s in the last run.",
                 f"- Final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in _last_losses(c).items()) + "."]
         cal = json.loads((models_dir() / f"downscale_{name}" / "config.json").read_text()).get("spread_calibration")
-        if cal:
-            out.append(f"- Ensemble spread scaled by {cal['spread_scale']:.2f}: the raw ensemble's spread/skill was "
-                       f"{cal['raw_spread_skill']:.2f} on {cal['windows']} windows of the validation tiles "
-                       f"({', '.join(map(str, cal['years']))}; {cal['members']} members, DDIM {cal['ddim_steps']}), "
-                       "fitted by `unique downscale calibrate`; the test year was not used.")
+        if cal and cal.get("model") == "finite_ensemble":
+            out.append(f"- Spread model (`unique downscale calibrate`) fitted on {cal['windows']} windows of the "
+                       f"validation tiles {', '.join(cal.get('tiles', []))} against GPP_L (never the test tiles or the "
+                       f"truth), {cal['fit_members']} raw members: DDIM {cal['steps']}, k {cal['k']}, GPP_M-error "
+                       f"factor {cal['a']}; raw spread/skill {cal['raw_spread_skill']}; bands are allowed for "
+                       f"{cal['members_range'][0]}-{cal['members_range'][1]} members at DDIM "
+                       f"{cal['steps'][0]}-{cal['steps'][-1]}.")
+        elif cal:
+            out.append(f"- Ensemble spread scaled by {cal['spread_scale']:.2f} (the old single-factor calibration at "
+                       f"{cal['members']} members, DDIM {cal['ddim_steps']}); the app refuses a band until "
+                       "`unique downscale calibrate` fits the spread model.")
         if ev and "ordinary" in ev and name in ev["ordinary"]["methods"]:
             o, peers = ev["ordinary"]["methods"][name], ev["ordinary"]["methods"]
             out.append(f"- Held-out test tiles ({', '.join(ev['split']['test_names'])}; 6 km or more from every "

@@ -397,3 +397,14 @@ def test_timeseries_page__s2_from_the_cube_or_the_command_that_makes_it():
     jja = table[(table["period"] == "JJA 2023 (92 days)") & (table["pft"] == "all")].iloc[0]
     assert jja["S2 gC m-2"] == pytest.approx(18170, abs=0.05)  # days 152..243 of the ramp, every day
     assert jja["GPP_M gC m-2"] == pytest.approx(2 * 18170, abs=0.1)
+
+
+def test_year_days__a_real_folder_has_no_simulated_period(real_data_dir):
+    # a real-data cube of 2024 is not refused for being outside 2015-2023 (issue 15: real data has its files' dates)
+    from unique_core.io.realdata import RealDataSource
+
+    assert len(C.year_days(2024, RealDataSource(real_data_dir))) == 366
+    with pytest.raises(DateError, match="outside the simulated period"):
+        C.year_days(2024)
+    with pytest.raises(DateError, match="outside the simulated period"):
+        C.year_days(2024, ProductService().world)

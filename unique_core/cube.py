@@ -88,18 +88,21 @@ class CubeInfo:
         return d
 
 
-def year_days(year: int) -> list[dt.date]:
+def year_days(year: int, source=None) -> list[dt.date]:
+    """Every day of `year`; DateError when the source has no such year (the simulation: 2015-2023;
+    a real-data folder: any year, its files say which days it holds). Default source: the simulation."""
+    check = source.check_date if source is not None else check_date
     first = dt.date(year, 1, 1)
-    check_date(first)
-    check_date(dt.date(year, 12, 31))
+    check(first)
+    check(dt.date(year, 12, 31))
     return [first + dt.timedelta(k) for k in range((dt.date(year + 1, 1, 1) - first).days)]
 
 
 def _validate(product: str, year: int, region: Region, members: int, steps: int, days_per_chunk: int,
-              out: str | Path | None) -> None:
+              out: str | Path | None, source=None) -> None:
     if product not in CUBE_PRODUCTS:
         raise ProductError(f"no region-year cube for product {product!r}; choose one of: {', '.join(CUBE_PRODUCTS)}")
-    year_days(int(year))  # DateError naming the range when the year has no data
+    year_days(int(year), source)  # DateError naming the range when the year has no data
     if region.nbrows > MAX_REGION_BLOCKS or region.nbcols > MAX_REGION_BLOCKS:
         raise ProductError(f"region {region.name!r} is {region.size_km[0]:.0f} x {region.size_km[1]:.0f} km: a cube "
                            "is made for at most 30 x 30 km; for larger areas use the Dask path "
@@ -258,14 +261,14 @@ def make_cube(product: CubeProduct, year: int, region: Region, *, members: int =
     Returns a CubeInfo; raises ProductError/DateError/ModelError for what a user can fix.
     """
     t_start = time.time()
-    _validate(product, year, region, members, steps, days_per_chunk, out)
     service = _service(service)
+    _validate(product, year, region, members, steps, days_per_chunk, out, service.world)
     members, steps, per = int(members), int(steps), int(days_per_chunk)
     params = _params(product, members, steps, seed, conserve)
     key = cube_key(service, product, year, region, params)
     out = Path(out) if out is not None else None
     path = out if out is not None and out.suffix == ".zarr" else cube_cache_path(service, product, year, region, params)
-    days = year_days(year)
+    days = year_days(year, service.world)
     chunks = _chunks(len(days), per)
     timings: dict[str, float] = {}
     engine_info: dict = {}

@@ -15,7 +15,8 @@ from unique_core.grid import Region
 from unique_core.products import SPECS, ProductService, mean_layer
 from unique_core.world import World
 
-MAP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "gpp_true", "modis_ndvi", "landsat_ndvi", "dem", "landcover")
+MAP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "s3", "s3_past", "gpp_true", "modis_ndvi", "landsat_ndvi", "dem",
+                "landcover")
 
 
 @st.cache_resource(show_spinner=False)
@@ -202,7 +203,7 @@ def estimate_seconds(product: str, region: Region, source: str, params: dict | N
     area = region.size_km[0] * region.size_km[1]
     rates = []
     for e in service(source).list():
-        if e["product"] in ("s1", "s2") and e.get("compute_seconds"):
+        if e["product"] in ("s1", "s2", "s3", "s3_past") and e.get("compute_seconds"):
             ep = json.loads(e["params"]) if isinstance(e.get("params"), str) else (e.get("params") or {})
             b0, b1, nr, nc = (int(v) for v in e["region_key"][1:].replace("x", "_").split("_"))
             km2 = nr * nc * 1.5 * 1.5

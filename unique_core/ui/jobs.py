@@ -29,11 +29,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib
 import itertools
 import json
 import logging
 import multiprocessing
-import pickle
 import sys
 import threading
 import time
@@ -42,6 +42,7 @@ import types
 from pathlib import Path
 from typing import Callable, Hashable
 
+from unique_core.errors import UniqueError
 from unique_core.grid import Region
 from unique_core.jobs import JobCancelled, JobPool, Ticket, default_pool
 
@@ -207,10 +208,8 @@ def _worker_main(conn) -> None:
         try:
             answer = ("ok", fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - handed to the server, which shows or logs it
-            try:
-                answer = ("error", pickle.dumps(exc), f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            except Exception:  # noqa: BLE001 - an exception that does not pickle still reaches the server
-                answer = ("error", None, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            kind = (type(exc).__module__, type(exc).__qualname__, str(exc))
+            answer = ("error", kind, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         conn.send(answer)
 
 
@@ -282,15 +281,27 @@ def _answer(answer: tuple, label: str):
     """The worker's return value, or its exception raised here (with the worker's traceback as a note)."""
     if answer[0] == "ok":
         return answer[1]
-    _, blob, text, tb = answer
-    exc = None
-    if blob is not None:
-        with contextlib.suppress(Exception):
-            exc = pickle.loads(blob)
-    if not isinstance(exc, BaseException):
+    _, kind, text, tb = answer
+    exc = _user_error(*kind)
+    if exc is None:
         exc = RuntimeError(f"making {label} failed in its worker: {text}")
     exc.add_note(f"in the worker process:\n{tb}")
     raise exc
+
+
+def _user_error(module: str, qualname: str, message: str) -> BaseException | None:
+    """The worker's UniqueError rebuilt here (same class, same message), so the page shows it as a
+    user error; anything else is None and becomes a RuntimeError. Only names are sent between the
+    processes, never pickled objects, and only UNIQUE's own error classes are rebuilt."""
+    if not module.startswith("unique_core."):
+        return None
+    with contextlib.suppress(Exception):
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        if isinstance(cls, type) and issubclass(cls, UniqueError):
+            return cls(message)
+    return None
 
 
 def ordinal(n: int) -> str:

@@ -17,8 +17,8 @@ from unique_core.products import SPECS
 from unique_core.ui import cached, progress
 from unique_core.ui.state import Selection
 
-HEAVY = ("s1", "s2")  # made only when asked for, after a time estimate
-GPP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "gpp_true")
+HEAVY = ("s1", "s2", "s3", "s3_past")  # made only when asked for, after a time estimate
+GPP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "s3", "s3_past", "gpp_true")
 
 
 @dataclass

@@ -28,6 +28,8 @@ STYLES: dict[str, Style] = {
     "gpp_l": GPP,
     "s1": GPP,
     "s2": GPP,
+    "s3": GPP,
+    "s3_past": GPP,
     "ndvi": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
     "ndvi_true": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
     "modis_ndvi": Style("RdYlGn", -0.2, 1.0, "NDVI (unitless)"),
@@ -39,8 +41,10 @@ STYLES: dict[str, Style] = {
 
 # One colour per product on every page (maps' colour scales aside): lines, markers, histograms.
 PRODUCT_COLOURS = {"gpp_m": "#1f77b4", "gpp_l": "#ff7f0e", "s1": "#9467bd", "s2": "#2ca02c",
+                   "s3": "#d62728", "s3_past": "#e377c2",
                    "gpp_true": "#222222", "gpp_true_500m": "#222222", "tower": "#7f7f7f"}
-PRODUCT_LABELS = {"gpp_m": "GPP_M", "gpp_l": "GPP_L", "s1": "S1", "s2": "S2", "gpp_true": "Truth (simulated)",
+PRODUCT_LABELS = {"gpp_m": "GPP_M", "gpp_l": "GPP_L", "s1": "S1", "s2": "S2", "s3": "S3", "s3_past": "S3 (past only)",
+                  "gpp_true": "Truth (simulated)",
                   "gpp_true_500m": "Truth (simulated)", "tower": "Tower"}
 
 
