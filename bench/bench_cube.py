@@ -158,18 +158,15 @@ def _timed(fn):
     return out, time.time() - w0, time.process_time() - c0
 
 
-def speed(world, model, rows: list, extra: dict, tmp: Path) -> None:
-    """The two CPU targets with the cube's defaults (engine auto, DDIM C.DEFAULT_STEPS, 1 member)."""
-    g = get_region("gwangneung")
-    small = g.subregion(4, 4, 4, 4, name="gwangneung-6km")  # 6 x 6 km
-    print("CPU engines:")
-    engines(model, world, small, rows, extra)
-    report("cube", rows, extra)
-    eng = make_engine(model, device="cpu")
-    extra["cube_engine"] = eng.describe()
-    label = f"DDIM {C.DEFAULT_STEPS}, {eng.name} batch {eng.batch}"
+def small_box():
+    """The 6 x 6 km box of the small-year target: the centre of Gwangneung."""
+    return get_region("gwangneung").subregion(4, 4, 4, 4, name="gwangneung-6km")
 
-    # --- 6 x 6 km region-year, whole (or 32 days when QUICK)
+
+def small_year(world, model, eng, rows: list, extra: dict, tmp: Path) -> None:
+    """The 6 x 6 km target: a region-year of daily S2 with the cube's defaults (1 member)."""
+    small = small_box()
+    label = f"DDIM {C.DEFAULT_STEPS}, {eng.name} batch {eng.batch}"
     if QUICK:
         (gm, _), t_gm, c_gm = _timed(lambda: gpp_m_series(load_model("modis"), world, _halo(small),
                                                           dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)))
@@ -187,6 +184,18 @@ def speed(world, model, rows: list, extra: dict, tmp: Path) -> None:
         _, wall, cpu = _timed(lambda: (C.cube_maps(info.path, out_dir=tmp / "maps"), C.cube_totals(info.path)))
         rows.append({"name": "annual + seasonal COGs and PFT totals from the 6 km cube", "seconds": wall,
                      "cpu_s": round(cpu, 1)})
+
+
+def speed(world, model, rows: list, extra: dict, tmp: Path) -> None:
+    """The two CPU targets with the cube's defaults (engine auto, DDIM C.DEFAULT_STEPS, 1 member)."""
+    g = get_region("gwangneung")
+    print("CPU engines:")
+    engines(model, world, small_box(), rows, extra)
+    report("cube", rows, extra)
+    eng = make_engine(model, device="cpu")
+    extra["cube_engine"] = eng.describe()
+    label = f"DDIM {C.DEFAULT_STEPS}, {eng.name} batch {eng.batch}"
+    small_year(world, model, eng, rows, extra, tmp)  # whole (or 32 days when QUICK)
     report("cube", rows, extra)
 
     # --- 30 x 30 km region-year: GPP_M year whole; sampling timed on a block of days
@@ -246,6 +255,13 @@ def main() -> None:
         return
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
+        if sys.argv[1:] == ["small"]:  # only the 6 x 6 km region-year (a few minutes; bench/reports/cube_small.json)
+            eng = make_engine(model, device="cpu")
+            extra["cube_engine"] = eng.describe()
+            small_year(world, model, eng, rows, extra, Path(tmp))
+            extra["load_average_end"] = os.getloadavg()
+            report("cube_small", rows, extra)
+            return
         speed(world, model, rows, extra, Path(tmp))
     extra["load_average_end"] = os.getloadavg()
     report("cube", rows, extra)
