@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from unique_core.atomic import write_bytes
-from unique_core.errors import ModelError
 from unique_core.ui.devserver import CHROMIUM, app_server, next_day, offline_page, wait_for_app
 
 pytestmark = [pytest.mark.browser,
@@ -42,10 +41,7 @@ def server(tmp_path_factory):
     for p in ("gpp_true", "gpp_m", "gpp_l", "s2"):
         ok, _ = svc.available(p)
         if ok:
-            try:
-                svc.get(p, day, region)
-            except ModelError:  # S2's 4-member band needs a calibrated spread; the spread test says so
-                pass
+            svc.get(p, day, region)  # S2 with the app's 4 members: the shipped spread model covers it
     svc.get("gpp_true", NEXT_DAY, region)
     for p in ("dem", "landcover", "fractions"):
         svc.get(p, None, region)
