@@ -94,10 +94,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if self.server.busy[key] == 0:
                 del self.server.busy[key]
             self._send(503, b"busy", head=head)
-            return 0
+            return
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
         if key in self.server.truncate and not head:
             cut = self.server.truncate.pop(key)
+            self.entry["sent"] = cut
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
@@ -105,28 +106,32 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body[:cut])
             self.wfile.flush()
             self.close_connection = True
-            return cut
+            return
         if m and key not in self.server.ignore_range:
             a = int(m.group(1))
             if a >= len(body):
                 self._send(416, headers={"Content-Range": f"bytes */{len(body)}"}, head=head)
-                return 0
+                return
             e = min(int(m.group(2)) if m.group(2) else len(body) - 1, len(body) - 1)
             chunk = body[a:e + 1]
+            self.entry["sent"] = 0 if head else len(chunk)
             self._send(206, chunk, "application/octet-stream",
                        {"Content-Range": f"bytes {a}-{e}/{len(body)}", "Accept-Ranges": "bytes", "ETag": etag}, head)
         else:
-            chunk = body
-            self._send(200, chunk, "application/octet-stream", {"Accept-Ranges": "bytes", "ETag": etag}, head)
-        return 0 if head else len(chunk)
+            self.entry["sent"] = 0 if head else len(body)
+            self._send(200, body, "application/octet-stream", {"Accept-Ranges": "bytes", "ETag": etag}, head)
 
     def do_HEAD(self):
         self.do_GET(head=True)
 
     def do_GET(self, head=False):
         host, path, query = self._where()
-        sent = 0
         srv = self.server
+        # logged before any byte is sent: a client that has its whole answer may look at the log at once
+        self.entry = {"method": self.command, "host": host, "path": path, "query": query,
+                      "range": self.headers.get("Range"), "sent": 0}
+        with srv.lock:
+            srv.log.append(self.entry)
         if path in srv.status:
             self._send(srv.status[path], b'{"code": "error"}', head=head)
         elif host.endswith(".blob.core.windows.net"):
@@ -136,22 +141,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                            b'<Message>Server failed to authenticate the request.</Message></Error>',
                            "application/xml", head=head)
             elif key in srv.blobs:
-                sent = self._bytes(key, srv.blobs[key], head)
+                self._bytes(key, srv.blobs[key], head)
             else:
                 self._send(404, b'<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobNotFound</Code></Error>',
                            "application/xml", head=head)
         elif path.startswith("/api/sas/v1/token/"):
             self._send(srv.token_status, json.dumps(TOKEN).encode() if srv.token_status == 200 else b"{}", head=head)
         elif path.startswith("/files/") and path in srv.files:
-            sent = self._bytes(path, srv.files[path], head)
+            self._bytes(path, srv.files[path], head)
         elif path.rstrip("/") in ("/pc/api/stac/v1", "/es/v1"):
             cat = "planetary-computer" if path.startswith("/pc") else "earth-search"
             self._send(200, srv.rewrite((FIXTURES / cat / "landing.json").read_text()).encode(), head=head)
         else:
             self._send(404, b'{"detail": "Not Found"}', head=head)
-        with srv.lock:
-            srv.log.append({"method": self.command, "host": host, "path": path, "query": query,
-                            "range": self.headers.get("Range"), "sent": sent})
 
     def do_POST(self):
         host, path, _ = self._where()
