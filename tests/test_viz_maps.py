@@ -100,6 +100,21 @@ def test_base_map__same_script_whatever_the_product_layer(world, small_region, h
     assert urls[0] != urls[1]
 
 
+def test_base_map__tower_popups_need_no_jquery(hillshade):
+    """The offline map loads Leaflet only: folium's own Popup calls jQuery's $(...), which threw there
+    and stopped the map's script (the frame stayed at height 0 whenever the towers were on)."""
+    hs = maps.hillshade_overlay(hillshade)
+    towers = [{"lat": 37.75, "lon": 127.15, "name": "KR-Gwa (Gwangneung)",
+               "popup_html": "<b>KR-Gwa</b> Gwangneung<br><img src='data:image/png;base64,AAAA' width=\"400\">"},
+              {"lat": 34.55, "lon": 126.57, "name": "KR-Hnm (Haenam)", "popup_html": "<b>KR-Hnm</b> Haenam"}]
+    html = maps.base_map(hs.bounds, name="dem", title="Elevation", hillshade=hs, towers=towers).get_root().render()
+    script = html[html.index("<script>"):]
+    assert "$(" not in script and "jQuery" not in script
+    assert script.count(".bindPopup(") == 2 and script.count('"maxWidth": 460') == 2
+    assert "<b>KR-Gwa</b> Gwangneung" in script and "<b>KR-Hnm</b> Haenam" in script
+    assert _external_sources(html) == set()
+
+
 def _external_sources(html: str) -> set[str]:
     return {u for u in re.findall(r'(?:src|href)="([^"]+)"', html) if not u.startswith(("/app/static/", "data:"))}
 

@@ -180,3 +180,24 @@ def test_source_identity_and_period__what_the_protocol_reads(world):
     world.check("dem", None, Region("r", 100, 100, 1, 1))  # a static product needs no date
     assert world.identity != World(7).identity and world.identity == World().identity
     assert world.simulated is True and "seed 2026" in world.name
+
+
+def test_climate_field__matrix_form_equals_the_sum_of_travelling_modes():
+    """Climate._field's two matrix products are the sum over modes of a_k(t) cos(k.x + phase - omega t)."""
+    from unique_core.sources.lattice import NLAT, NLON
+    from unique_core.world.climate import Climate
+
+    rng = np.random.default_rng(3)
+    clim = Climate.__new__(Climate)  # only the lattice's coordinates are used
+    clim.x_km, clim.y_km = rng.uniform(0, 600, (NLAT, NLON)), rng.uniform(0, 500, (NLAT, NLON))
+    k = 2 * np.pi / rng.uniform(40, 2500, 7)
+    ang = rng.uniform(0, 2 * np.pi, 7)
+    modes = np.column_stack([k * np.cos(ang), k * np.sin(ang), 450.0 * k * np.cos(ang), rng.uniform(0, 2 * np.pi, 7)])
+    t = np.arange(3000.0, 3040.0)  # late days: omega t is large, where rounding would show
+    amps = rng.normal(size=(len(t), len(modes)))
+    direct = sum(amps[:, j, None, None] * np.cos(kx * clim.x_km + ky * clim.y_km + ph - om * t[:, None, None])
+                 for j, (kx, ky, om, ph) in enumerate(modes)) * np.sqrt(2.0 / len(modes))
+    field = clim._field(modes, amps, t)
+    assert field.shape == (len(t), NLAT, NLON)
+    np.testing.assert_allclose(field, direct, rtol=0, atol=1e-9)
+    assert np.std(field) > 0.3  # a real field, not zeros

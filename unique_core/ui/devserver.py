@@ -60,7 +60,11 @@ def app_server(env: dict[str, str] | None = None, timeout: float = 90.0) -> Iter
 
 @contextlib.contextmanager
 def offline_page(playwright, *, width: int = 1500, height: int = 1000):
-    """A chromium page whose requests to anything but 127.0.0.1 are refused (as with no internet)."""
+    """A chromium page whose requests to anything but 127.0.0.1 are refused (as with no internet).
+
+    `page.refused` lists the refused addresses; `page.errors` the uncaught JavaScript errors of the
+    page and its frames (the map's own script included), which a test should find empty.
+    """
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     context = browser.new_context(viewport={"width": width, "height": height})
     refused: list[str] = []
@@ -74,6 +78,8 @@ def offline_page(playwright, *, width: int = 1500, height: int = 1000):
     context.route("**/*", route)
     page = context.new_page()
     page.refused = refused  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     try:
         yield page
     finally:

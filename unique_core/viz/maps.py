@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 import xarray as xr
 from branca.element import Element, MacroElement
+from folium.template import Template as FoliumTemplate  # with folium's tojavascript filter
 from jinja2 import Template
 from matplotlib import colormaps
 from PIL import Image
@@ -36,6 +37,23 @@ class OfflineMap(folium.Map):
 
     default_js = [("leaflet", f"{STATIC}/leaflet.js")]
     default_css = [("leaflet_css", f"{STATIC}/leaflet.css")]
+
+
+class OfflinePopup(folium.Popup):
+    """folium's Popup, without jQuery: folium builds the popup's content with `$(...)`, and jQuery
+    is not loaded (OfflineMap loads Leaflet only), so that line threw, the rest of the map's
+    script never ran and streamlit-folium left the map frame at height 0. Here the content is
+    parsed by the browser's own DOM."""
+
+    _template = FoliumTemplate("""
+        var {{ this.get_name() }} = L.popup({{ this.options|tojavascript }});
+        {% for name, element in this.html._children.items() %}
+            var {{ name }} = document.createElement("div");
+            {{ name }}.innerHTML = `{{ element.render(**kwargs).replace('\\n', ' ') }}`;
+            {{ this.get_name() }}.setContent({{ name }}.firstElementChild || {{ name }});
+        {% endfor %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.get_name() }});
+    """)
 
 
 class MetricScale(MacroElement):
@@ -247,7 +265,7 @@ def base_map(bounds: list[list[float]], *, name: str, title: str, hillshade: Ove
     for t in towers or []:
         folium.CircleMarker([t["lat"], t["lon"]], radius=7, color="#000", weight=2, fill=True, fill_color="#ffeb3b",
                             fill_opacity=1.0, tooltip=t["name"],
-                            popup=folium.Popup(t["popup_html"], max_width=460)).add_to(m)
+                            popup=OfflinePopup(t["popup_html"], max_width=460)).add_to(m)
     if coast is not None or regions:
         from unique_core.viz.basemap import places_layer, regions_layer
 
