@@ -160,9 +160,18 @@ def test_map__a_click_on_the_country_map_picks_the_region(server, pw):
         assert page.refused == [] and page.errors == []
 
 
-@pytest.mark.xfail(run=False, reason="open defect (closing note of 2026-12-02): in the full suite this session's "
-                   "page keeps a progress bar after S1/S2 are made (a fresh session then shows all five panels), "
-                   "so the test waits out its 25-minute timeouts; passes alone with 1 member")
+def _wait_or_say(page, condition: str, timeout: int, what: str) -> None:
+    """wait_for_function, failing with what the page shows instead of a bare timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(condition, timeout=timeout, polling=1000)
+    except PlaywrightTimeout:
+        text = page.evaluate("() => document.body.innerText")[:2000]
+        raise AssertionError(f"waited {timeout / 1000:.0f} s for {what}; JavaScript errors {page.errors}; "
+                             f"page text: {text!r}") from None
+
+
 def test_compare__runs_s1_and_s2_beside_modis(server, pw):
     """A newcomer's path: open Compare, press Run, get GPP_M, S1, S2 (and GPP_L, the truth) side by side.
 
@@ -183,7 +192,8 @@ def test_compare__runs_s1_and_s2_beside_modis(server, pw):
         if run.count():  # not made yet by an earlier test
             run.click()
             run.wait_for(state="detached", timeout=600000)
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stProgress\"]')", timeout=900000)
+        _wait_or_say(page, "() => !document.querySelector('[data-testid=\"stProgress\"]')", 900000,
+                     "the progress bars to go")
         wait_for_app(page, timeout_ms=600000)
         _no_exception(page)
         # an error box (the guard's error id, or a product's error) is a failure too, not only a traceback
