@@ -2,7 +2,8 @@
 
 S2 (30 m) comes from the region-year cube when one exists (every day, no sampling), with its
 totals beside GPP_M's from the same cube; without a cube the page names the command that
-makes it (a year of S2 is minutes of CPU, too long for a page run).
+makes it (a year of S2 is minutes of CPU, too long for a page run). The other series are made by
+the server's worker pool (ui.cached.series), with a progress bar, and kept in the cache.
 """
 
 import datetime as dt
@@ -10,7 +11,7 @@ import datetime as dt
 import streamlit as st
 
 from unique_core.errors import UniqueError
-from unique_core.ui import cached, cubeview, state
+from unique_core.ui import cached, cubeview, progress, state
 from unique_core.viz import charts
 
 sel = state.current()
@@ -40,12 +41,31 @@ cube_path, cube_note = cubeview.find_s2_cube(sel, start, end) if cubeview.CUBE_P
 if cube_note:
     st.info(cube_note, icon=":material/deployed_code:")
 stamp = (cube_path / "_progress" / "complete").stat().st_mtime if cube_path else 0.0
+# a series is a year of daily maps the first time: made by the server's workers, never in this run
+series, jobs, failed = {}, [], []
+for p in chosen:
+    if p == cubeview.CUBE_PRODUCT:
+        continue
+    df, job = cached.series(p, sel.region, start, end, sel.source)
+    if df is not None:
+        series[p] = df
+    elif job is not None:
+        jobs.append(job)
+    else:
+        failed.append(p)
+progress.errors()
+if failed:
+    st.button("Make the series again", key="ts_retry", on_click=lambda: [
+        progress.retry(cached.series_key(p, sel.region, start, end, sel.source)) for p in failed])
+if jobs:
+    st.caption("Daily maps of the region are being made in the background (the first time takes about a "
+               "minute per year); the chart appears when they are done.")
+    progress.show(jobs)
+if jobs or failed:
+    st.stop()
 try:
-    with st.spinner("Computing daily maps of the region (the first time takes a minute per year)..."):
-        series = {p: cached.timeseries(p, sel.region, start, end, sel.source)
-                  for p in chosen if p != cubeview.CUBE_PRODUCT}
-        if cube_path:
-            series[cubeview.CUBE_PRODUCT] = cubeview.cube_series(str(cube_path), stamp, start, end, sel.source)
+    if cube_path:
+        series[cubeview.CUBE_PRODUCT] = cubeview.cube_series(str(cube_path), stamp, start, end, sel.source)
 except UniqueError as exc:
     st.error(str(exc))
     st.stop()
@@ -63,7 +83,7 @@ if cube_path:
     first = cubeview.CUBE_PRODUCT
 else:
     first = next(iter(series))
-    st.dataframe(cached.totals(first, sel.region, start, end, sel.source), hide_index=True)
+    st.dataframe(cached.totals(series[first], first, sel.region, sel.source), hide_index=True)
 st.download_button("Download the series (CSV)", cached.series_csv(series[first]),
                    file_name=f"unique_{first}_{sel.region.name}_{start}_{end}.csv", mime="text/csv", key="ts_download",
                    on_click="ignore")

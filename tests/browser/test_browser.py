@@ -160,6 +160,13 @@ def test_map__a_click_on_the_country_map_picks_the_region(server, pw):
         assert page.refused == [] and page.errors == []
 
 
+COMPARED = ("GPP_M (500 m)", "S1", "S2", "GPP_L", "Truth (simulated)")
+ALL_PANELS = """() => { const p = document.querySelector('.js-plotly-plot');
+    const titles = p && p.layout ? (p.layout.annotations || []).map(a => a.text) : [];
+    return %s.every(n => titles.includes(n)) && !document.querySelector('[data-testid="stProgress"]'); }""" % (
+    list(COMPARED),)
+
+
 def _wait_or_say(page, condition: str, timeout: int, what: str) -> None:
     """wait_for_function, failing with what the page shows instead of a bare timeout."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -191,20 +198,15 @@ def test_compare__runs_s1_and_s2_beside_modis(server, pw):
         run = page.get_by_role("button", name="Run the missing products")
         if run.count():  # not made yet by an earlier test
             run.click()
-            run.wait_for(state="detached", timeout=600000)
-        _wait_or_say(page, "() => !document.querySelector('[data-testid=\"stProgress\"]')", 900000,
-                     "the progress bars to go")
+        # the end state itself, not the moments between: the page may draw the products already
+        # made (GPP_M, S2, ...) while S1 is still being made, and a bar may not be up yet
+        _wait_or_say(page, ALL_PANELS, 900000, "all five panels with no progress bar left")
         wait_for_app(page, timeout_ms=600000)
         _no_exception(page)
         # an error box (the guard's error id, or a product's error) is a failure too, not only a traceback
         errors = page.locator("[data-testid='stAlertContentError']")
         assert errors.count() == 0, [errors.nth(k).inner_text() for k in range(errors.count())]
         assert page.get_by_role("button", name="Run the missing products").count() == 0
-        page.wait_for_selector(".js-plotly-plot", timeout=60000)
-        titles = page.evaluate("(document.querySelectorAll('.js-plotly-plot')[0].layout.annotations || [])"
-                               ".map(a => a.text)")
-        for name in ("GPP_M (500 m)", "S1", "S2", "GPP_L", "Truth (simulated)"):
-            assert name in titles, (name, titles)
         # the ensemble spread of S1 and S2 and the metrics table are shown too
         plots = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].map(p => (p.layout.title || {}).text || '')")
         assert any("Ensemble spread" in t for t in plots), plots

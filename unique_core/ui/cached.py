@@ -103,13 +103,9 @@ def start(product: str, date: dt.date | None, region: Region, source: str, param
     """Make a product in the background (once per server); returns its ui.jobs.Job."""
     from unique_core.ui.jobs import make_product
 
-    from unique_core.config import data_dir
-
     day = date if SPECS[product].dynamic else None
-    # a worker process may have started before UNIQUE_DATA_DIR was set: it is told the folder itself
-    where = source if source == "simulated" else str(data_dir())
     return jobs().submit(job_key(product, date, region, source, params), f"{title(product)}, {region.title or region.name}",
-                         make_product, where, product, day, region, params)
+                         make_product, _where(source), product, day, region, params)
 
 
 def job_of(product: str, date: dt.date | None, region: Region, source: str, params: dict | None = None):
@@ -124,14 +120,12 @@ def statics_ready(region: Region, source: str) -> bool:
 
 def start_statics(region: Region, source: str) -> list:
     """The job making the region's DEM and land cover (one job: ui.background.make_statics), if any is missing."""
-    from unique_core.config import data_dir
     from unique_core.ui.background import STATIC_LAYERS, make_statics
 
     if not any(status(p, None, region, source)[0] == "missing" for p in STATIC_LAYERS):
         return []
-    where = source if source == "simulated" else str(data_dir())
     return [jobs().submit(f"{source}-statics-{region.key}", f"elevation and land cover, {region.title or region.name}",
-                          make_statics, where, region)]
+                          make_statics, _where(source), region)]
 
 
 def start_relief():
@@ -314,25 +308,62 @@ def comparison(date: dt.date, region: Region, source: str, params: dict, product
     return cmp
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def timeseries(product_name: str, region: Region, start: dt.date, end: dt.date, source: str):
-    from unique_core.analysis import timeseries as ts
+def _where(source: str) -> str:
+    """What a worker is told the source is: "simulated", or the data folder itself (a worker may
+    have started before UNIQUE_DATA_DIR was set)."""
+    from unique_core.config import data_dir
 
-    return ts(service(source), product_name, region, start, end)
+    return source if source == "simulated" else str(data_dir())
+
+
+def series_key(product_name: str, region: Region, start: dt.date, end: dt.date, source: str) -> str:
+    return f"series-{product_name}-{region.key}-{start}-{end}-{_where(source)}"
+
+
+def series(product_name: str, region: Region, start: dt.date, end: dt.date, source: str):
+    """(the region's mean GPP by plant type, or None while a worker makes it; the job making it).
+
+    A series is a year of daily maps the first time (GPP_M at 500 m, a minute per year on 2
+    cores): it is made in the server's worker pool like any product, never in a page run, and
+    kept as CSV in the cache. A series whose job failed in this session is not started again
+    by itself (the page offers a retry).
+    """
+    from unique_core.ui.jobs import make_series, series_file
+
+    path = series_file(product_name, region, start, end, _where(source))
+    if path.exists():
+        return _read_series(str(path), path.stat().st_mtime), None
+    key = series_key(product_name, region, start, end, source)
+    from unique_core.ui import progress
+
+    if progress.failed(key):
+        return None, None
+    job = jobs().submit(key, f"{title(product_name)} by plant type, {region.title or region.name}, {start} to {end}",
+                        make_series, _where(source), product_name, region, start, end)
+    return None, job
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _read_series(path: str, mtime: float):
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    df["date"] = pd.to_datetime(df["date"]).dt.date
+    return df
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def totals(df, product_name: str, region: Region, source: str):
+    """Seasonal and annual totals of a series (analysis.totals), weighted by the region's plant-type areas."""
+    from unique_core import analysis
+
+    weights = analysis.pft_weights(service(source).world.static_coarse(region).fractions)
+    return analysis.totals(df, analysis.pft_areas_km2(weights, 500.0), name=title(product_name))
 
 
 def series_csv(df) -> str:
     """A series as CSV with sensible precision: GPP to 0.001 gC m-2 d-1 (float32 carries noise beyond)."""
     return df.round(3).to_csv(index=False)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def totals(product_name: str, region: Region, start: dt.date, end: dt.date, source: str):
-    from unique_core import analysis
-
-    df = timeseries(product_name, region, start, end, source)
-    weights = analysis.pft_weights(service(source).world.static_coarse(region).fractions)
-    return analysis.totals(df, analysis.pft_areas_km2(weights, 500.0), name=title(product_name))
 
 
 @st.cache_data(show_spinner=False)
