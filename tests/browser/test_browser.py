@@ -200,7 +200,7 @@ def test_compare__runs_s1_and_s2_beside_modis(server, pw):
             run.click()
         # the end state itself, not the moments between: the page may draw the products already
         # made (GPP_M, S2, ...) while S1 is still being made, and a bar may not be up yet
-        _wait_or_say(page, ALL_PANELS, 900000, "all five panels with no progress bar left")
+        _wait_or_say(page, ALL_PANELS, 600000, "all five panels with no progress bar left")
         wait_for_app(page, timeout_ms=600000)
         _no_exception(page)
         # an error box (the guard's error id, or a product's error) is a failure too, not only a traceback
