@@ -80,7 +80,7 @@ def prepare_app(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir:
             raise LaunchError(f"--data {data_dir}: no such folder; give a folder laid out as in docs/real-data.md, "
                               "or leave --data out for the simulated Korea")
         env["UNIQUE_DATA_DIR"] = str(folder)
-    command = [sys.executable, "-m", "streamlit", "run", str(app_script()),
+    command = [sys.executable, "-m", "unique_core.ui.serve", "run", str(app_script()),
                "--server.address", host, "--server.port", str(int(port)),
                "--server.headless", "true", "--server.enableStaticServing", "true",
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]

@@ -29,7 +29,7 @@ def free_port() -> int:
 def app_server(env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[str]:
     """`streamlit run app.py` on a free localhost port; yields its base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+    cmd = [sys.executable, "-m", "unique_core.ui.serve", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     # a session of its own: stopping it stops the worker processes the app started too
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
