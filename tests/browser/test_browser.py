@@ -180,15 +180,17 @@ ALL_PANELS = """() => { const p = document.querySelector('.js-plotly-plot');
     list(COMPARED),)
 
 
-def _wait_or_say(page, condition: str, timeout: int, what: str) -> None:
-    """wait_for_function, failing with what the page shows instead of a bare timeout."""
+def _wait_or_say(page, condition: str, timeout: int, what: str, *, polling: int = 1000, state: str | None = None) -> None:
+    """wait_for_function, failing with what the page shows (and `state`, a script's answer) instead of a
+    bare timeout."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
-        page.wait_for_function(condition, timeout=timeout, polling=1000)
+        page.wait_for_function(condition, timeout=timeout, polling=polling)
     except PlaywrightTimeout:
         text = page.evaluate("() => document.body.innerText")[:2000]
-        raise AssertionError(f"waited {timeout / 1000:.0f} s for {what}; JavaScript errors {page.errors}; "
+        seen = f"; {page.evaluate(state)}" if state else ""
+        raise AssertionError(f"waited {timeout / 1000:.0f} s for {what}{seen}; JavaScript errors {page.errors}; "
                              f"page text: {text!r}") from None
 
 
@@ -374,14 +376,7 @@ DEM_STATE = """() => [...document.querySelectorAll("iframe[title*='folium']")].m
 
 def _wait_dem(page, timeout: int = 60000) -> None:
     """Wait until a DEM map is drawn; if none is, say what each map frame on the page shows."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function(DEM_DRAWN, timeout=timeout, polling=250)
-    except PlaywrightTimeout:
-        text = page.evaluate("() => document.body.innerText")[:1500]
-        raise AssertionError(f"no DEM map drawn in {timeout / 1000:.0f} s; map frames: "
-                             f"{page.evaluate(DEM_STATE)}; page text: {text!r}") from None
+    _wait_or_say(page, DEM_DRAWN, timeout, "a drawn DEM map", polling=250, state=DEM_STATE)
 
 
 @pytest.fixture(scope="module")
