@@ -42,21 +42,12 @@ if cube_note:
     st.info(cube_note, icon=":material/deployed_code:")
 stamp = (cube_path / "_progress" / "complete").stat().st_mtime if cube_path else 0.0
 # a series is a year of daily maps the first time: made by the server's workers, never in this run
-series, jobs, failed = {}, [], []
-for p in chosen:
-    if p == cubeview.CUBE_PRODUCT:
-        continue
-    df, job = cached.series(p, sel.region, start, end, sel.source)
-    if df is not None:
-        series[p] = df
-    elif job is not None:
-        jobs.append(job)
-    else:
-        failed.append(p)
+series, jobs, failed = cached.series_of([p for p in chosen if p != cubeview.CUBE_PRODUCT], sel.region, start, end,
+                                        sel.source)
 progress.errors()
 if failed:
-    st.button("Make the series again", key="ts_retry", on_click=lambda: [
-        progress.retry(cached.series_key(p, sel.region, start, end, sel.source)) for p in failed])
+    st.button("Make the series again", key="ts_retry", on_click=cached.retry_series,
+              args=(failed, sel.region, start, end, sel.source))
 if jobs:
     st.caption("Daily maps of the region are being made in the background (the first time takes about a "
                "minute per year); the chart appears when they are done.")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from unique_core.errors import UniqueError
 from unique_core.resources import app_dir, app_script
+from unique_core.ui import serve
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
@@ -80,10 +81,9 @@ def prepare_app(*, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir:
             raise LaunchError(f"--data {data_dir}: no such folder; give a folder laid out as in docs/real-data.md, "
                               "or leave --data out for the simulated Korea")
         env["UNIQUE_DATA_DIR"] = str(folder)
-    command = [sys.executable, "-m", "unique_core.ui.serve", "run", str(app_script()),
-               "--server.address", host, "--server.port", str(int(port)),
-               "--server.headless", "true", "--server.enableStaticServing", "true",
-               "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    command = serve.command(app_script(), "--server.address", host, "--server.port", str(int(port)),
+                            "--server.headless", "true", "--server.enableStaticServing", "true",
+                            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false")
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     return AppLaunch(command=command, cwd=app_dir(), host=host, env=env, url=f"http://{shown}:{int(port)}")
 

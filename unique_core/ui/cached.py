@@ -12,7 +12,7 @@ import streamlit as st
 
 from unique_core.errors import UniqueError
 from unique_core.grid import Region
-from unique_core.products import SPECS, ProductService, mean_layer
+from unique_core.products import DIFFUSION_PRODUCTS, SPECS, ProductService, mean_layer
 from unique_core.world import World
 
 MAP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "s3", "s3_past", "gpp_true", "modis_ndvi", "landsat_ndvi", "dem",
@@ -197,7 +197,7 @@ def estimate_seconds(product: str, region: Region, source: str, params: dict | N
     area = region.size_km[0] * region.size_km[1]
     rates = []
     for e in service(source).list():
-        if e["product"] in ("s1", "s2", "s3", "s3_past") and e.get("compute_seconds"):
+        if e["product"] in DIFFUSION_PRODUCTS and e.get("compute_seconds"):
             ep = json.loads(e["params"]) if isinstance(e.get("params"), str) else (e.get("params") or {})
             b0, b1, nr, nc = (int(v) for v in e["region_key"][1:].replace("x", "_").split("_"))
             km2 = nr * nc * 1.5 * 1.5
@@ -328,19 +328,41 @@ def series(product_name: str, region: Region, start: dt.date, end: dt.date, sour
     kept as CSV in the cache. A series whose job failed in this session is not started again
     by itself (the page offers a retry).
     """
+    from unique_core.ui import progress
     from unique_core.ui.jobs import make_series, series_file
 
-    path = series_file(product_name, region, start, end, _where(source))
+    where = _where(source)
+    path = series_file(product_name, region, start, end, where)
     if path.exists():
         return _read_series(str(path), path.stat().st_mtime), None
     key = series_key(product_name, region, start, end, source)
-    from unique_core.ui import progress
-
     if progress.failed(key):
         return None, None
     job = jobs().submit(key, f"{title(product_name)} by plant type, {region.title or region.name}, {start} to {end}",
-                        make_series, _where(source), product_name, region, start, end)
+                        make_series, where, product_name, region, start, end)
     return None, job
+
+
+def series_of(products: list[str], region: Region, start: dt.date, end: dt.date, source: str):
+    """`series` for each product: ({product: series made}, jobs still making some, products whose job failed)."""
+    made, running, failed = {}, [], []
+    for p in products:
+        df, job = series(p, region, start, end, source)
+        if df is not None:
+            made[p] = df
+        elif job is not None:
+            running.append(job)
+        else:
+            failed.append(p)
+    return made, running, failed
+
+
+def retry_series(products: list[str], region: Region, start: dt.date, end: dt.date, source: str) -> None:
+    """The retry button's callback: these series may be started again."""
+    from unique_core.ui import progress
+
+    for p in products:
+        progress.retry(series_key(p, region, start, end, source))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -6,12 +6,12 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from typing import Iterator
 
 from unique_core.resources import app_dir
+from unique_core.ui import serve
 
 ROOT = app_dir()  # the folder of app.py: the checkout, or the installed package
 CHROMIUM = os.environ.get("UNIQUE_CHROMIUM", "/usr/bin/chromium")
@@ -29,8 +29,8 @@ def free_port() -> int:
 def app_server(env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[str]:
     """`streamlit run app.py` on a free localhost port; yields its base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "unique_core.ui.serve", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = serve.command(ROOT / "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
+                        "--server.headless", "true", "--browser.gatherUsageStats", "false")
     # a session of its own: stopping it stops the worker processes the app started too
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)

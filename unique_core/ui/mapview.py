@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from unique_core.grid import named_regions
-from unique_core.products import SPECS
+from unique_core.products import DIFFUSION_PRODUCTS, SPECS
 from unique_core.ui import cached, progress
 from unique_core.ui.state import Selection
 
-HEAVY = ("s1", "s2", "s3", "s3_past")  # made only when asked for, after a time estimate
+HEAVY = tuple(DIFFUSION_PRODUCTS)  # the diffusion products: made only when asked for, after a time estimate
 GPP_PRODUCTS = ("gpp_m", "gpp_l", "s1", "s2", "s3", "s3_past", "gpp_true")
 
 

@@ -15,6 +15,13 @@ dialog once, on the first deep link after each start (docs/app.md).
 
 from __future__ import annotations
 
+import sys
+
+
+def command(script: str, *options: str) -> list[str]:
+    """The command line that serves `script` through here (options: Streamlit's, e.g. --server.port 8501)."""
+    return [sys.executable, "-m", "unique_core.ui.serve", "run", str(script), *options]
+
 
 def main() -> None:
     from streamlit.runtime.pages_manager import PagesManager

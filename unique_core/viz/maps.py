@@ -17,8 +17,7 @@ import matplotlib
 import numpy as np
 import xarray as xr
 from branca.element import Element, MacroElement
-from folium.template import Template as FoliumTemplate  # with folium's tojavascript filter
-from jinja2 import Template
+from folium.template import Template  # jinja2's, with folium's filters (tojavascript)
 from matplotlib import colormaps
 from PIL import Image
 from rasterio.warp import Resampling, calculate_default_transform, reproject
@@ -45,7 +44,7 @@ class OfflinePopup(folium.Popup):
     script never ran and streamlit-folium left the map frame at height 0. Here the content is
     parsed by the browser's own DOM."""
 
-    _template = FoliumTemplate("""
+    _template = Template("""
         var {{ this.get_name() }} = L.popup({{ this.options|tojavascript }});
         {% for name, element in this.html._children.items() %}
             var {{ name }} = document.createElement("div");
