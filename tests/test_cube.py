@@ -296,8 +296,9 @@ def test_engine_choice__auto_engine_and_batches_per_device():
     cpu = torch.device("cpu")
     assert auto_engine(cpu, model) == ("onnxruntime" if onnx_ready() else "torch")
     eng = make_engine(model, device="cpu")
-    assert eng.describe() == {"engine": auto_engine(cpu, model), "device": "cpu", "precision": "fp32",
-                              "batch": default_batch(cpu, auto_engine(cpu, model))}
+    described = {k: eng.describe()[k] for k in ("engine", "device", "precision", "batch")}
+    assert described == {"engine": auto_engine(cpu, model), "device": "cpu", "precision": "fp32",
+                         "batch": default_batch(cpu, auto_engine(cpu, model))}
     assert make_engine(model, device="cpu", precision="bf16").name == "torch"  # half precision: torch autocast
     regression = Downscaler(DownscaleConfig(scheme="s2", kind="regression", base=4, mults=(1,)))
     assert auto_engine(cpu, regression) == "torch"
@@ -359,6 +360,45 @@ def test_cpu_engines__same_weights_same_maps(world, tmp_path, monkeypatch, name,
     eng = make_engine(model, device="cpu", engine=name, precision=precision, batch=2)
     got = sample_residual_days(model, up, static, region.fine, engine=eng, members=1, steps=3)
     np.testing.assert_allclose(got, ref, atol=atol)
+
+
+def test_onnxruntime_engine__a_batch_split_over_sessions_equals_one_session():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from unique_core.downscale.engine import OnnxRuntimeEngine
+
+    model = _tiny(mults=(1, 2))
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((5, model.config.in_channels, 32, 48))
+                         .astype(np.float32))
+    one = OnnxRuntimeEngine(model, batch=5, threads=1)
+    three = OnnxRuntimeEngine(model, batch=5, threads=3)
+    assert len(one.sessions) == 1 and len(three.sessions) == 3 and three.describe()["sessions"] == 3
+    ref, got = one(x, 700), three(x, 700)
+    assert got.shape == (5, 1, 32, 48)
+    assert float(ref.abs().max()) > 0  # the network answers, so equality says something
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), atol=1e-6)
+    np.testing.assert_allclose(three(x[:1], 700).numpy(), ref[:1].numpy(), atol=1e-6)  # fewer patches than sessions
+    with torch.inference_mode():
+        torch_ref = model.net(x, torch.full((5,), 700, dtype=torch.long))
+    np.testing.assert_allclose(got.numpy(), torch_ref.numpy(), atol=1e-4)
+
+
+def test_quiet_torch_threads__one_torch_thread_beside_other_engines_then_restored():
+    from unique_core.downscale.engine import Engine, quiet_torch_threads
+
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with quiet_torch_threads(Engine("onnxruntime", torch.device("cpu"), "fp32", 2)):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with quiet_torch_threads(Engine("torch", torch.device("cpu"), "fp32", 8)):  # torch keeps its threads
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), quiet_torch_threads(Engine("openvino", torch.device("cpu"), "fp32", 8)):
+            raise RuntimeError("a failed batch")
+        assert torch.get_num_threads() == 2  # restored after an error too
+    finally:
+        torch.set_num_threads(n)
 
 
 def _page(**query):

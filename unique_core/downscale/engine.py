@@ -21,10 +21,13 @@ precision costs in accuracy on the maps is measured in bench/ and stated in docs
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.util
 import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -192,24 +195,55 @@ def _export(model, path: Path) -> Path:
 
 
 class OnnxRuntimeEngine(Engine):
-    def __init__(self, model, batch: int):
+    """ONNX Runtime on the CPU: one single-threaded session per thread, each on its share of a batch.
+
+    A patch's graph is a chain of small convolutions, which one intra-op thread pool parallelises
+    poorly: on 2 cores a 2-thread session took 17.5 ms per 160 px patch, a 1-thread session
+    17.0 ms, and two 1-thread sessions on one patch each, side by side, 11.8 ms
+    (bench/bench_cube.py `engines`; docs/cube.md). ONNX Runtime releases the GIL while it runs,
+    so the sessions run in Python threads. Each patch goes through one session alone, so the
+    result does not depend on how a batch is split (equal to a 2-thread session to the bit in
+    that run; tested within 1e-6).
+    """
+
+    def __init__(self, model, batch: int, threads: int | None = None):
         super().__init__("onnxruntime", torch.device("cpu"), "fp32", batch)
         import onnxruntime as ort
 
+        self.threads = max(1, int(threads or torch.get_num_threads()))
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = torch.get_num_threads()
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one chain of convolutions: nothing to overlap
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # conv fusions, NCHWc layout
-        # threads sleep between calls instead of spinning: on a shared 2-core machine spinning
-        # doubled the CPU time per patch (bench/bench_cube.py, docs/cube.md)
+        # no thread of a session waits spinning between calls (on a shared 2-core machine
+        # spinning doubled the CPU time per patch: docs/cube.md)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(export_onnx(model)), opts, providers=["CPUExecutionProvider"])
+        path = str(export_onnx(model))
+        self.sessions = [ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+                         for _ in range(self.threads)]
+        self._pool = None
+        if self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="unique-ort")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
 
     def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
         x = np.ascontiguousarray(xin.numpy(), dtype=np.float32)
-        tt = np.full((x.shape[0],), int(t), np.int64)
-        return torch.from_numpy(self.session.run(["v"], {"x": x, "t": tt})[0])
+        parts = [p for p in np.array_split(np.arange(len(x)), min(self.threads, len(x))) if len(p)]
+
+        def run(k: int) -> np.ndarray:
+            idx = parts[k]
+            feed = {"x": x[idx[0]:idx[-1] + 1], "t": np.full((len(idx),), int(t), np.int64)}
+            return self.sessions[k].run(["v"], feed)[0]
+
+        if self._pool is None or len(parts) == 1:
+            out = [run(k) for k in range(len(parts))]
+        else:
+            out = list(self._pool.map(run, range(len(parts))))
+        return torch.from_numpy(out[0] if len(out) == 1 else np.concatenate(out))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "sessions": self.threads}
 
 
 class OpenVinoEngine(Engine):
@@ -228,6 +262,27 @@ class OpenVinoEngine(Engine):
         tt = np.full((x.shape[0],), int(t), np.int64)
         out = self.request.infer({"x": x, "t": tt})
         return torch.from_numpy(np.array(next(iter(out.values())), dtype=np.float32))
+
+
+@contextlib.contextmanager
+def quiet_torch_threads(engine: Engine):
+    """While an engine other than torch's runs on the CPU, torch's own work is single-threaded.
+
+    The sampler's DDIM update and concatenations between network calls are torch operations;
+    with several torch threads, each one leaves OpenMP threads spinning that compete with
+    ONNX Runtime's sessions for the same cores. On 2 cores (docs/cube.md) that made a
+    patch-step of the cube 13.2 ms instead of 9.5 ms. torch's thread count is per process, so
+    other torch work of the process runs on one thread for that while; it is restored after.
+    """
+    if engine.name == "torch" or engine.device.type != "cpu":
+        yield
+        return
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 def bf16_capable() -> bool:

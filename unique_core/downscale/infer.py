@@ -243,7 +243,7 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
     patches) go through the network together, in batches of `engine.batch`, on the engine's
     device, and that the noise and static channels are made once for all days.
     """
-    from unique_core.downscale.engine import make_engine
+    from unique_core.downscale.engine import make_engine, quiet_torch_threads
 
     engine = engine or make_engine(model, device="cpu", engine="torch")
     T, H, W = up.shape
@@ -271,27 +271,28 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
     ts = model.schedule.timesteps(steps)
     diffusion = model.config.kind == "diffusion"
     model.eval()
-    for b0 in range(0, len(items), engine.batch):
-        batch = items[b0:b0 + engine.batch]
-        cond = np.empty((len(batch), model.config.in_channels - (1 if diffusion else 0), ph, pw), np.float32)
-        for n, (i, j, t, m) in enumerate(batch):
-            cond[n, 0] = up[t, i:i + ph, j:j + pw]
-            if static is not None:
-                cond[n, 1:] = static[:, i:i + ph, j:j + pw]
-        c = engine.to_device(cond)
-        with torch.inference_mode():
-            if diffusion:
-                x = engine.to_device(np.stack([x0[m, i:i + ph, j:j + pw] for i, j, t, m in batch])[:, None])
-                for k, t in enumerate(ts):
-                    v = engine(torch.cat([x, c], dim=1), t)
-                    x = model.schedule.ddim_step(v.float(), t, ts[k + 1] if k + 1 < len(ts) else None, x)
-            else:
-                x = engine(c, 0)
-        out = x[:, 0].float().cpu().numpy()
-        for n, (i, j, t, m) in enumerate(batch):
-            acc[t, m, i:i + ph, j:j + pw] += out[n] * weight
-        if progress:
-            progress(min(b0 + engine.batch, len(items)), len(items))
+    with quiet_torch_threads(engine):  # no idle torch threads spinning beside the engine's
+        for b0 in range(0, len(items), engine.batch):
+            batch = items[b0:b0 + engine.batch]
+            cond = np.empty((len(batch), model.config.in_channels - (1 if diffusion else 0), ph, pw), np.float32)
+            for n, (i, j, t, m) in enumerate(batch):
+                cond[n, 0] = up[t, i:i + ph, j:j + pw]
+                if static is not None:
+                    cond[n, 1:] = static[:, i:i + ph, j:j + pw]
+            c = engine.to_device(cond)
+            with torch.inference_mode():
+                if diffusion:
+                    x = engine.to_device(np.stack([x0[m, i:i + ph, j:j + pw] for i, j, t, m in batch])[:, None])
+                    for k, t in enumerate(ts):
+                        v = engine(torch.cat([x, c], dim=1), t)
+                        x = model.schedule.ddim_step(v.float(), t, ts[k + 1] if k + 1 < len(ts) else None, x)
+                else:
+                    x = engine(c, 0)
+            out = x[:, 0].float().cpu().numpy()
+            for n, (i, j, t, m) in enumerate(batch):
+                acc[t, m, i:i + ph, j:j + pw] += out[n] * weight
+            if progress:
+                progress(min(b0 + engine.batch, len(items)), len(items))
     out = (acc / np.maximum(wsum, 1e-6))[:, :, :H, :W]
     scale = model.config.spread_scale * member_scale(model.config, members, steps)
     if members > 1 and scale != 1.0:  # calibrated spread, as in sample_residual
