@@ -225,3 +225,17 @@ def test_products_cube_area__bad_options_are_one_line(extra, match):
     res = runner.invoke(app, ["products", "cube-area", "--year", "2023", *extra])
     assert res.exit_code == 2
     assert match in _one_line_error(res)
+
+
+@pytest.mark.parametrize("product", ["s1", "s2", "s3", "s3_past"])
+def test_products_params__every_downscaled_product_gets_the_sampler_settings(product):
+    from unique_core.cli.products import _params
+
+    assert _params(product, 4, 20, 7, True) == {"members": 4, "steps": 20, "seed": 7, "conserve": True}
+
+
+@pytest.mark.parametrize("product", ["gpp_m", "gpp_l", "dem"])
+def test_products_params__other_products_take_none(product):
+    from unique_core.cli.products import _params
+
+    assert _params(product, 4, 20, 7, True) is None

@@ -20,7 +20,12 @@ ProductOpt = typer.Option(..., "--product", "-p", help="gpp_m, gpp_l, s1, s2, gp
 
 
 def _params(product: str, members: int, steps: int, seed: int, conserve: bool) -> dict | None:
-    return {"members": members, "steps": steps, "seed": seed, "conserve": conserve} if product in ("s1", "s2") else None
+    """The sampler's settings for a downscaled product (s1, s2, s3, s3_past); None for the others."""
+    from unique_core.products import DIFFUSION_PRODUCTS
+
+    if product not in DIFFUSION_PRODUCTS:
+        return None
+    return {"members": members, "steps": steps, "seed": seed, "conserve": conserve}
 
 
 def _region(region, bbox, crs, country: bool):
