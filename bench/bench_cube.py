@@ -4,6 +4,8 @@
     BENCH_CUBE_QUICK=1 python bench/bench_cube.py   # fewer days (a smoke run)
     python bench/bench_cube.py curve      # DDIM steps and patch layouts on the VALIDATION tiles
                                           # -> reports/cube_steps.json (about 10 min idle)
+    python bench/bench_cube.py small      # only the 6 x 6 km region-year -> reports/cube_small.json
+    python bench/bench_cube.py threads    # ONNX Runtime's thread layout -> reports/cube_threads.json
 
 Targets (2 CPU cores, 1 member): a 6 x 6 km region-year <= 60 s; a 30 x 30 km region-year
 <= 15 min. The 6 x 6 km year is made whole with make_cube's defaults; the 30 x 30 km year is
@@ -151,6 +153,47 @@ def engines(model, world, region, rows: list, extra: dict) -> dict:
     return out
 
 
+def thread_layouts(model, world, rows: list, extra: dict) -> None:
+    """What the CPU engine's thread layout costs (`threads`): ONNX Runtime as one session of
+    THREADS threads or as THREADS one-thread sessions side by side, per 160 px patch (batch 2),
+    and per patch-step of the cube's sampling loop (16 days of the 6 x 6 km box, DDIM 3) with
+    torch's own threads quiet (single-threaded) or not while ONNX Runtime runs."""
+    from unique_core.downscale.engine import OnnxRuntimeEngine
+
+    region = small_box()
+    gm, _ = gpp_m_series(load_model("modis"), world, _halo(region), dt.date(YEAR, 6, 1), dt.date(YEAR, 6, 16))
+    static, land = D.static_channels(world, region), world.static(region).land
+    layouts = {"one session of 2 threads": dict(sessions=1, threads_per_session=THREADS),
+               "2 one-thread sessions (shipped)": dict(sessions=THREADS)}
+    x = torch.randn(2, model.config.in_channels, PATCH, PATCH)
+    out: dict = {}
+    maps = {}
+    for label, kw in layouts.items():
+        eng = OnnxRuntimeEngine(model, batch=2, **kw)
+        eng(x, 500)
+        reps = 20
+        _, wall, cpu = _timed(lambda: [eng(x, 500) for _ in range(reps)])
+        out[label] = {"network_s_per_patch": round(wall / reps / 2, 4), "cpu_s_per_patch": round(cpu / reps / 2, 4)}
+        rows.append({"name": f"onnxruntime {label}: one 160 px patch (batch 2)", "seconds": wall / reps / 2,
+                     "cpu_s": round(cpu / reps / 2, 4)})
+        for quiet in (False, True):
+            eng.quiet_host = quiet
+            n = len(gm) * 4 * C.DEFAULT_STEPS  # days x patches x steps
+            (m, _), wall, cpu = _timed(lambda: downscale_days(model, gm, static, region, land, engine=eng, members=1,
+                                                              steps=C.DEFAULT_STEPS))
+            key = f"{label}, torch {'single-threaded' if quiet else f'{torch.get_num_threads()} threads'}"
+            out[key] = {"loop_s_per_patch_step": round(wall / n, 4), "cpu_s_per_patch_step": round(cpu / n, 4)}
+            rows.append({"name": f"cube loop, {key}: one patch-step", "seconds": wall / n, "cpu_s": round(cpu / n, 4)})
+            maps[key] = m
+        print(f"  {label}: {out[label]}", flush=True)
+    ref = next(iter(maps.values()))
+    extra["thread_layouts"] = out
+    extra["thread_layouts_max_map_difference"] = max(float(np.nanmax(np.abs(m - ref))) for m in maps.values())
+    for k, v in out.items():
+        print(f"  {k}: {v}")
+    print(f"  maps of every layout agree within {extra['thread_layouts_max_map_difference']:.2e} gC m-2 d-1")
+
+
 def _timed(fn):
     """(result, wall seconds, CPU seconds of this process and its threads)."""
     w0, c0 = time.time(), time.process_time()
@@ -254,6 +297,11 @@ def main() -> None:
         report("cube_steps", [], extra)
         return
     rows: list[dict] = []
+    if sys.argv[1:] == ["threads"]:  # the engine's thread layout (bench/reports/cube_threads.json, about 2 min)
+        thread_layouts(model, world, rows, extra)
+        extra["load_average_end"] = os.getloadavg()
+        report("cube_threads", rows, extra)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if sys.argv[1:] == ["small"]:  # only the 6 x 6 km region-year (a few minutes; bench/reports/cube_small.json)
             eng = make_engine(model, device="cpu")

@@ -370,8 +370,8 @@ def test_onnxruntime_engine__a_batch_split_over_sessions_equals_one_session():
     model = _tiny(mults=(1, 2))
     x = torch.from_numpy(np.random.default_rng(3).standard_normal((5, model.config.in_channels, 32, 48))
                          .astype(np.float32))
-    one = OnnxRuntimeEngine(model, batch=5, threads=1)
-    three = OnnxRuntimeEngine(model, batch=5, threads=3)
+    one = OnnxRuntimeEngine(model, batch=5, sessions=1)
+    three = OnnxRuntimeEngine(model, batch=5, sessions=3)
     assert len(one.sessions) == 1 and len(three.sessions) == 3 and three.describe()["sessions"] == 3
     ref, got = one(x, 700), three(x, 700)
     assert got.shape == (5, 1, 32, 48)
@@ -394,6 +394,8 @@ def test_quiet_torch_threads__one_torch_thread_beside_other_engines_then_restore
         assert torch.get_num_threads() == 2
         with quiet_torch_threads(Engine("torch", torch.device("cpu"), "fp32", 8)):  # torch keeps its threads
             assert torch.get_num_threads() == 2
+        with quiet_torch_threads(Engine("onnxruntime", torch.device("cpu"), "fp32", 2, quiet_host=False)):
+            assert torch.get_num_threads() == 2  # the bench's comparison
         with pytest.raises(RuntimeError), quiet_torch_threads(Engine("openvino", torch.device("cpu"), "fp32", 8)):
             raise RuntimeError("a failed batch")
         assert torch.get_num_threads() == 2  # restored after an error too

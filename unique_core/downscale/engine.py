@@ -123,6 +123,9 @@ class Engine:
     device: torch.device
     precision: str
     batch: int
+    # torch single-threaded while this engine samples (quiet_torch_threads); bench/bench_cube.py
+    # `threads` turns it off to measure what it saves
+    quiet_host: bool = True
 
     def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -198,21 +201,20 @@ class OnnxRuntimeEngine(Engine):
     """ONNX Runtime on the CPU: one single-threaded session per thread, each on its share of a batch.
 
     A patch's graph is a chain of small convolutions, which one intra-op thread pool parallelises
-    poorly: on 2 cores a 2-thread session took 17.5 ms per 160 px patch, a 1-thread session
-    17.0 ms, and two 1-thread sessions on one patch each, side by side, 11.8 ms
-    (bench/bench_cube.py `engines`; docs/cube.md). ONNX Runtime releases the GIL while it runs,
-    so the sessions run in Python threads. Each patch goes through one session alone, so the
-    result does not depend on how a batch is split (equal to a 2-thread session to the bit in
-    that run; tested within 1e-6).
+    poorly: on 2 cores one 2-thread session took 12.0 ms per 160 px patch, two 1-thread sessions
+    side by side, one patch each, 9.6 ms (`python bench/bench_cube.py threads`, docs/cube.md).
+    ONNX Runtime releases the GIL while it runs, so the sessions run in Python threads. Each
+    patch goes through one session alone, so the result does not depend on how a batch is split
+    (the maps of both layouts were equal to the bit in that run; tested within 1e-6).
     """
 
-    def __init__(self, model, batch: int, threads: int | None = None):
+    def __init__(self, model, batch: int, sessions: int | None = None, threads_per_session: int = 1):
         super().__init__("onnxruntime", torch.device("cpu"), "fp32", batch)
         import onnxruntime as ort
 
-        self.threads = max(1, int(threads or torch.get_num_threads()))
+        self.n_sessions = max(1, int(sessions or torch.get_num_threads()))
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
+        opts.intra_op_num_threads = max(1, int(threads_per_session))
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # one chain of convolutions: nothing to overlap
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # conv fusions, NCHWc layout
@@ -221,15 +223,15 @@ class OnnxRuntimeEngine(Engine):
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = str(export_onnx(model))
         self.sessions = [ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-                         for _ in range(self.threads)]
+                         for _ in range(self.n_sessions)]
         self._pool = None
-        if self.threads > 1:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="unique-ort")
+        if self.n_sessions > 1:
+            self._pool = ThreadPoolExecutor(self.n_sessions, thread_name_prefix="unique-ort")
             weakref.finalize(self, self._pool.shutdown, wait=False)
 
     def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
         x = np.ascontiguousarray(xin.numpy(), dtype=np.float32)
-        parts = [p for p in np.array_split(np.arange(len(x)), min(self.threads, len(x))) if len(p)]
+        parts = [p for p in np.array_split(np.arange(len(x)), min(self.n_sessions, len(x))) if len(p)]
 
         def run(k: int) -> np.ndarray:
             idx = parts[k]
@@ -243,7 +245,7 @@ class OnnxRuntimeEngine(Engine):
         return torch.from_numpy(out[0] if len(out) == 1 else np.concatenate(out))
 
     def describe(self) -> dict:
-        return {**super().describe(), "sessions": self.threads}
+        return {**super().describe(), "sessions": self.n_sessions}
 
 
 class OpenVinoEngine(Engine):
@@ -270,11 +272,11 @@ def quiet_torch_threads(engine: Engine):
 
     The sampler's DDIM update and concatenations between network calls are torch operations;
     with several torch threads, each one leaves OpenMP threads spinning that compete with
-    ONNX Runtime's sessions for the same cores. On 2 cores (docs/cube.md) that made a
-    patch-step of the cube 13.2 ms instead of 9.5 ms. torch's thread count is per process, so
+    ONNX Runtime's sessions for the same cores: on 2 cores a patch-step of the cube took 13.3
+    ms instead of 9.3 ms (`python bench/bench_cube.py threads`, docs/cube.md). torch's thread count is per process, so
     other torch work of the process runs on one thread for that while; it is restored after.
     """
-    if engine.name == "torch" or engine.device.type != "cpu":
+    if engine.name == "torch" or engine.device.type != "cpu" or not engine.quiet_host:
         yield
         return
     n = torch.get_num_threads()
