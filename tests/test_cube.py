@@ -403,6 +403,48 @@ def test_quiet_torch_threads__one_torch_thread_beside_other_engines_then_restore
         torch.set_num_threads(n)
 
 
+@pytest.mark.parametrize("scheme", ["s1", "s2", "s3"])
+def test_sample_day__the_engine_path_equals_sample_residual(world, scheme):
+    """The daily products and the evaluation sample DDIM through the engine: same maps."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from unique_core.downscale.engine import OnnxRuntimeEngine, shared_engine
+    from unique_core.downscale.infer import sample_day
+
+    region = Region("r", 66, 160, 4, 4)  # 200 px: four overlapping patches
+    torch.manual_seed(1)
+    model = Downscaler(DownscaleConfig(scheme=scheme, base=8, mults=(1, 2)))
+    torch.nn.init.normal_(model.net.out.weight, std=0.05)
+    model.config.spread_scale = 1.3
+    up = _cond(world, region, [dt.date(YEAR, 7, 1)])
+    extra = model.config.in_channels - 2  # the channels beside x_t and GPP_M
+    rest = np.random.default_rng(2).standard_normal((extra, 200, 200)).astype(np.float32)
+    cond = np.concatenate([up, rest]).astype(np.float32)
+    ref = sample_residual(model, cond, region.fine, members=2, steps=3, seed=5)
+    for eng in (None, OnnxRuntimeEngine(model, batch=3, sessions=2)):
+        got = sample_day(model, cond, region.fine, members=2, steps=3, seed=5, engine=eng)
+        assert got.shape == ref.shape == (2, 200, 200)
+        np.testing.assert_allclose(got, ref, atol=1e-4)
+    assert shared_engine(model) is shared_engine(model)  # one engine per model in a process
+    assert shared_engine(model).name == "onnxruntime"
+
+
+def test_quiet_torch_threads__overlapping_users_restore_once():
+    from unique_core.downscale.engine import Engine, quiet_torch_threads
+
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        ort_engine = Engine("onnxruntime", torch.device("cpu"), "fp32", 2)
+        with quiet_torch_threads(ort_engine):
+            with quiet_torch_threads(ort_engine):  # a second sampler in another thread of the process
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 1  # the first is still sampling
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(n)
+
+
 def _page(**query):
     from streamlit.testing.v1 import AppTest
 

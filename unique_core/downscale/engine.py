@@ -266,6 +266,10 @@ class OpenVinoEngine(Engine):
         return torch.from_numpy(np.array(next(iter(out.values())), dtype=np.float32))
 
 
+_QUIET = {"depth": 0, "threads": 0}
+_QUIET_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_torch_threads(engine: Engine):
     """While an engine other than torch's runs on the CPU, torch's own work is single-threaded.
@@ -273,18 +277,50 @@ def quiet_torch_threads(engine: Engine):
     The sampler's DDIM update and concatenations between network calls are torch operations;
     with several torch threads, each one leaves OpenMP threads spinning that compete with
     ONNX Runtime's sessions for the same cores: on 2 cores a patch-step of the cube took 13.3
-    ms instead of 9.3 ms (`python bench/bench_cube.py threads`, docs/cube.md). torch's thread count is per process, so
-    other torch work of the process runs on one thread for that while; it is restored after.
+    ms instead of 9.3 ms (`python bench/bench_cube.py threads`, docs/cube.md). torch's thread
+    count is per process, so other torch work of the process runs on one thread for that while;
+    the first of overlapping users sets it and the last restores it.
     """
     if engine.name == "torch" or engine.device.type != "cpu" or not engine.quiet_host:
         yield
         return
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            _QUIET["threads"] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _QUIET["depth"] += 1
     try:
         yield
     finally:
-        torch.set_num_threads(n)
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0:
+                torch.set_num_threads(_QUIET["threads"])
+
+
+_SHARED: dict = {}
+_SHARED_LOCK = threading.Lock()
+SHARED_ENGINES = 4  # engines kept per process (one per model and device in use)
+
+
+def shared_engine(model, device: Device = "auto") -> Engine:
+    """This process's engine for `model` on `device` ('auto' picks as make_engine), made on first use.
+
+    The daily products and the evaluation sample through it, so a worker process exports and
+    opens the model's ONNX Runtime sessions once, not once per map. Keyed by the model object
+    (held weakly: a reloaded model gets a new engine), the device and torch's thread count.
+    """
+    dev = select_device(device) if not isinstance(device, torch.device) else device
+    key = (id(model), str(dev), torch.get_num_threads())
+    with _SHARED_LOCK:
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0]() is model:
+            return hit[1]
+        eng = make_engine(model, device=dev)
+        if len(_SHARED) >= SHARED_ENGINES:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[key] = (weakref.ref(model), eng)
+        return eng
 
 
 def bf16_capable() -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage
 
 from unique_core.downscale import data as D
-from unique_core.downscale.infer import block_mean_error, conserve_block_means, sample_residual
+from unique_core.downscale.infer import block_mean_error, conserve_block_means, sample_day
 from unique_core.features import CLASS_TO_PFT
 from unique_core.gpp.cv import metrics
 from unique_core.grid import Region
@@ -100,7 +100,7 @@ def predict_window(method: str, models: dict, w: Window, *, members: int, steps:
     model = models[name]
     cond = w.cond_s2 if model.config.scheme in ("s2", "s3") else w.cond_s2[:1]  # S3 windows hold S3's channels
     n = 1 if model.config.kind == "regression" else members
-    res = sample_residual(model, cond, w.region.fine, members=n, steps=steps, seed=seed, sampler=sampler)
+    res = sample_day(model, cond, w.region.fine, members=n, steps=steps, seed=seed, sampler=sampler)
     pred = np.clip((w.gpp_m_up if w.base is None else w.base)[None] + model.config.res_scale * res, 0, None)
     if method.endswith("_conserved"):
         pred = np.clip(conserve_block_means(pred, w.gpp_m, w.region, w.land), 0, None)
@@ -508,8 +508,8 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                     else:
                         cond = (up / model.config.gpp_scale)[None]
                     n = 1 if model.config.kind == "regression" else members
-                    res = sample_residual(model, cond.astype(np.float32), tile.fine, members=n, steps=steps,
-                                          seed=seed + int(t))
+                    res = sample_day(model, cond.astype(np.float32), tile.fine, members=n, steps=steps,
+                                     seed=seed + int(t))
                     ens = np.clip(base[None] + model.config.res_scale * res, 0, None)
                     if method == "s2":
                         preds["s2_ens"] = ens

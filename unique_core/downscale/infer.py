@@ -117,6 +117,28 @@ def sample_residual(model: Downscaler, cond: np.ndarray, grid: Grid, *, members:
     return out
 
 
+def sample_day(model: Downscaler, cond: np.ndarray, grid: Grid, *, members: int = 1, steps: int | None = 10,
+               sampler: Literal["ddim", "ddpm"] = "ddim", seed: int = 0, engine=None,
+               progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """`sample_residual`'s samples (members, H, W), with a diffusion model's DDIM steps run by an
+    inference engine (`engine`, or this process's `engine.shared_engine`: ONNX Runtime on the CPU).
+
+    The patches, noise, blending and calibrated spread are `sample_residual`'s, so the maps are
+    equal within float rounding (tested); the members and patches go through the network in
+    batches (`sample_residual_days` with one day). DDPM and the regression baseline keep
+    `sample_residual`'s torch loop.
+    """
+    if sampler != "ddim" or model.config.kind != "diffusion":
+        return sample_residual(model, cond, grid, members=members, steps=steps, sampler=sampler, seed=seed,
+                               progress=progress)
+    from unique_core.downscale.engine import shared_engine
+
+    eng = engine or shared_engine(model)
+    static = cond[1:] if len(cond) > 1 else None
+    return sample_residual_days(model, cond[:1], static, grid, engine=eng, members=members, steps=steps, seed=seed,
+                                progress=progress)[0]
+
+
 def _block_means(gpp_m: np.ndarray, nb_r: int, nb_c: int) -> np.ndarray:
     """Mean of the finite 500 m cells of each 1.5 km block (NaN for blocks at sea)."""
     cells = gpp_m.reshape(nb_r, 3, nb_c, 3)
@@ -211,8 +233,8 @@ def downscale_region(model: Downscaler, world: DataSource, region: Region, date:
         if model.config.scheme == "s2":
             cond.append(D.static_channels(world, region))
         cond = np.concatenate(cond).astype(np.float32)
-    res = sample_residual(model, cond, region.fine, members=members, steps=steps, sampler=sampler, seed=seed,
-                          progress=(lambda i, n: progress("sampling", i, n)) if progress else None)
+    res = sample_day(model, cond, region.fine, members=members, steps=steps, sampler=sampler, seed=seed,
+                     progress=(lambda i, n: progress("sampling", i, n)) if progress else None)
     pred = np.clip(base[None] + model.config.res_scale * res, 0.0, None)
     land = world.static(region).land
     inner = gm[3:-3, 3:-3]
