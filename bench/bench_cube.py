@@ -38,7 +38,7 @@ from unique_core import cube as C  # noqa: E402
 from unique_core.downscale import data as D  # noqa: E402
 from unique_core.downscale import registry  # noqa: E402
 from unique_core.downscale.engine import bf16_capable, make_engine  # noqa: E402
-from unique_core.downscale.infer import PATCH, downscale_days  # noqa: E402
+from unique_core.downscale.infer import OVERLAP, PATCH, _starts, downscale_days  # noqa: E402
 from unique_core.gpp.maps import gpp_l_map, gpp_m_series  # noqa: E402
 from unique_core.gpp.registry import load_model  # noqa: E402
 from unique_core.grid import FRAME, Region, get_region  # noqa: E402
@@ -156,13 +156,15 @@ def engines(model, world, region, rows: list, extra: dict) -> dict:
 def thread_layouts(model, world, rows: list, extra: dict) -> None:
     """What the CPU engine's thread layout costs (`threads`): ONNX Runtime as one session of
     THREADS threads or as THREADS one-thread sessions side by side, per 160 px patch (batch 2),
-    and per patch-step of the cube's sampling loop (16 days of the 6 x 6 km box, DDIM 3) with
+    and per patch-step of the cube's sampling loop (16 days of the 6 x 6 km box: four 160 px
+    patches a day, DDIM 3) with
     torch's own threads quiet (single-threaded) or not while ONNX Runtime runs."""
     from unique_core.downscale.engine import OnnxRuntimeEngine
 
     region = small_box()
     gm, _ = gpp_m_series(load_model("modis"), world, _halo(region), dt.date(YEAR, 6, 1), dt.date(YEAR, 6, 16))
     static, land = D.static_channels(world, region), world.static(region).land
+    patches = len(_starts(region.fine.shape[0], PATCH, OVERLAP)) * len(_starts(region.fine.shape[1], PATCH, OVERLAP))
     layouts = {"one session of 2 threads": dict(sessions=1, threads_per_session=THREADS),
                "2 one-thread sessions (shipped)": dict(sessions=THREADS)}
     x = torch.randn(2, model.config.in_channels, PATCH, PATCH)
@@ -178,14 +180,13 @@ def thread_layouts(model, world, rows: list, extra: dict) -> None:
                      "cpu_s": round(cpu / reps / 2, 4)})
         for quiet in (False, True):
             eng.quiet_host = quiet
-            n = len(gm) * 4 * C.DEFAULT_STEPS  # days x patches x steps
+            n = len(gm) * patches * C.DEFAULT_STEPS  # patch-steps
             (m, _), wall, cpu = _timed(lambda: downscale_days(model, gm, static, region, land, engine=eng, members=1,
                                                               steps=C.DEFAULT_STEPS))
             key = f"{label}, torch {'single-threaded' if quiet else f'{torch.get_num_threads()} threads'}"
             out[key] = {"loop_s_per_patch_step": round(wall / n, 4), "cpu_s_per_patch_step": round(cpu / n, 4)}
             rows.append({"name": f"cube loop, {key}: one patch-step", "seconds": wall / n, "cpu_s": round(cpu / n, 4)})
             maps[key] = m
-        print(f"  {label}: {out[label]}", flush=True)
     ref = next(iter(maps.values()))
     extra["thread_layouts"] = out
     extra["thread_layouts_max_map_difference"] = max(float(np.nanmax(np.abs(m - ref))) for m in maps.values())

@@ -10,7 +10,8 @@ in unique_core.downscale.infer and is the same for every engine. Engines:
 - torch: the model itself (channels_last on CPU). On CUDA, optionally in half precision
   (fp16 autocast) and with pinned-memory, non-blocking host-to-device copies.
 - onnxruntime / openvino: the same weights exported once to ONNX (opset 18, dynamic batch and
-  patch size), kept in the cache keyed by the weights' hash. OpenVINO's "bf16" precision uses
+  patch size), kept in the cache keyed by the weights' hash. ONNX Runtime runs one
+  single-threaded session per torch thread, side by side on the parts of a batch. OpenVINO's "bf16" precision uses
   the CPU's bfloat16 units where they exist (AMX / AVX512-BF16); "fp32" keeps full precision.
 
 "auto" on the CPU is ONNX Runtime when onnxruntime and onnx are installed (both are project
@@ -231,18 +232,14 @@ class OnnxRuntimeEngine(Engine):
 
     def __call__(self, xin: torch.Tensor, t: int) -> torch.Tensor:
         x = np.ascontiguousarray(xin.numpy(), dtype=np.float32)
-        parts = [p for p in np.array_split(np.arange(len(x)), min(self.n_sessions, len(x))) if len(p)]
+        parts = np.array_split(x, min(self.n_sessions, len(x)))  # never empty: at most one per patch
 
         def run(k: int) -> np.ndarray:
-            idx = parts[k]
-            feed = {"x": x[idx[0]:idx[-1] + 1], "t": np.full((len(idx),), int(t), np.int64)}
-            return self.sessions[k].run(["v"], feed)[0]
+            return self.sessions[k].run(["v"], {"x": parts[k], "t": np.full((len(parts[k]),), int(t), np.int64)})[0]
 
-        if self._pool is None or len(parts) == 1:
-            out = [run(k) for k in range(len(parts))]
-        else:
-            out = list(self._pool.map(run, range(len(parts))))
-        return torch.from_numpy(out[0] if len(out) == 1 else np.concatenate(out))
+        if len(parts) == 1:
+            return torch.from_numpy(run(0))
+        return torch.from_numpy(np.concatenate(list(self._pool.map(run, range(len(parts))))))
 
     def describe(self) -> dict:
         return {**super().describe(), "sessions": self.n_sessions}

@@ -258,7 +258,8 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
     """Residual samples (T, members, H, W), network units, for T days of one region, DDIM only.
 
     `up` (T, H, W) is the upsampled GPP_M of each day in network units (/ gpp_scale), `static`
-    (S, H, W) the S2 static channels shared by all days (None for S1). The patches, their
+    (S, H, W) the other conditioning channels, shared by all days (S2's static layers; S3's also
+    hold its day's Landsat channels, so S3 passes one day; None for S1). The patches, their
     blending, the frame-anchored noise and the spread calibration are those of
     `sample_residual`, so day t equals `sample_residual` on that day's conditioning (up to
     float rounding); what changes is that the days and members of a patch (and several
