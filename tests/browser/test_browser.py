@@ -275,9 +275,15 @@ def test_first_open__a_map_at_once_then_the_product_without_a_click(server, pw):
         # a guard, not a timing (bench/bench_first_open.py times it): at a load of 30 it took over 60 s
         page.wait_for_function(MAP_DRAWN, timeout=180000, polling=250)
         _no_stale(page)
+        labels = ("Seoul", "Busan", "Gwangneung forest", "Jirisan")
+        # the first frame may be remounted while it is read (a race seen once in the full suite):
+        # wait until the first map frame holds the base layer's labels, then check each by name
+        page.wait_for_function("""labels => { const f = document.querySelector("iframe[title*='folium']");
+            const d = f && f.contentDocument; return !!d && labels.every(l => d.body.innerText.includes(l)); }""",
+                               arg=list(labels), timeout=60000, polling=250)
         frame = _map_frame(page, 0)
         text = frame.evaluate("document.body.innerText")
-        for label in ("Seoul", "Busan", "Gwangneung forest", "Jirisan"):
+        for label in labels:
             assert label in text, label  # the base layer's labels
         assert frame.evaluate("document.querySelectorAll('path.leaflet-interactive, canvas').length") > 0
         _shot(page, "first-open")
