@@ -41,8 +41,8 @@ def main() -> None:
     patch = Region("patch", 300, 180, 3, 3)
     padded = Region("p", patch.brow0 - 1, patch.bcol0 - 1, 5, 5)
     up = D.upsample(gpp_m_map(gm_model, world, DAY, padded).values, patch)
-    gl, since, until = D.s3_inputs(world, patch, DAY, "two_sided", gl_model)
-    cond = D.s3_cond(up, D.static_channels(world, patch), gl, since, until, "two_sided")
+    gl, gv, since, until = D.s3_inputs(world, patch, DAY, "two_sided", gl_model, gm_model)
+    cond = D.s3_cond(up, D.static_channels(world, patch), gl, gv, since, until, "two_sided")
     rows = []
     s, _ = timed(lambda: sample_residual(s3, cond, patch.fine, members=1, steps=10, seed=0), repeat=3)
     rows.append({"name": "S3 150 x 150 patch, DDIM 10, sampling only", "seconds": s, "target_s": 0.5})

@@ -11,7 +11,7 @@ from unique_core.downscale.infer import (block_mean_error, conserve_block_means,
 from unique_core.downscale.model import DownscaleConfig, Downscaler
 from unique_core.downscale.schedule import NoiseSchedule
 from unique_core.downscale.train import TrainConfig, train
-from unique_core.errors import ModelError
+from unique_core.errors import ModelError, UniqueError
 from unique_core.grid import Region
 
 
@@ -72,6 +72,10 @@ def test_tiny_model__loss_falls_on_cpu(tmp_path, kind):
     _, again = train(cfg, samples, samples[:2], TrainConfig(steps=130, batch=8, crop=32, lr=3e-3,
                                                              checkpoint_every=60, val_every=60), tmp_path / "ck")
     assert again["steps"] == 130 and len(again["history"]) > len(summary["history"])
+    # a checkpoint of another model (here: other channels) is refused by name, not loaded into the wrong shapes
+    other = DownscaleConfig(scheme="s1", kind=kind, base=8, mults=(1, 2), channels=("a", "b", "c"))
+    with pytest.raises(UniqueError, match=r"another model \(channels differ.*rm -r"):
+        train(other, samples, samples[:2], TrainConfig(steps=140, batch=8, crop=32), tmp_path / "ck")
 
 
 def _random_model(scheme="s1", channels=("gpp_m",)):
@@ -273,6 +277,9 @@ def test_s3_pairs__the_target_scene_is_never_in_its_own_input():
         moved = {v: a.copy() for v, a in vis.items()}
         moved["ndvi"][0] = 0.0  # the scene 16 days before
         assert not np.array_equal(D.withheld_indices(times, moved, clear, day, variant)["ndvi"], ref["ndvi"])
+    gm = np.broadcast_to(np.array([1.0, 2.0, 50.0, 4.0, 5.0], np.float32)[:, None, None], (5, 2, 2)).copy()
+    views_m = D.withheld_indices(times, vis, clear, day, "two_sided", gm)["gpp_m_views"]
+    assert views_m[1, 1] == pytest.approx(3.0) and views_m[0, 0] == pytest.approx(1.0 + 16 / 24 * 3.0)  # not 50
     two = D.withheld_indices(times, vis, clear, day, "two_sided")
     assert two["days_since_clear"][0, 0] == 16 and two["days_since_clear"][1, 1] == 8
     assert two["days_to_clear"][1, 1] == 8 and two["ndvi"][1, 1] == pytest.approx(0.5)  # 0.40 -> 0.60, halfway
@@ -286,15 +293,24 @@ def test_s3_cond__channels_fill_and_the_past_variant_has_no_future():
     static = np.zeros((len(D.STATIC_CHANNELS), 8, 8), np.float32)
     gl = np.full((8, 8), 6.0, np.float32)
     gl[0, 0] = np.nan  # no clear view within 64 days: GPP_M stands in
+    gv = np.full((8, 8), 5.0, np.float32)
+    gv[0, 0] = np.nan
     since = np.full((8, 8), 16.0, np.float32)
     until = np.full((8, 8), 8.0, np.float32)
-    two = D.s3_cond(up, static, gl, since, until, "two_sided")
-    past = D.s3_cond(up, static, gl, since, until, "past")
+    two = D.s3_cond(up, static, gl, gv, since, until, "two_sided")
+    past = D.s3_cond(up, static, gl, gv, since, until, "past")
     assert two.shape == (len(D.channels("s3")), 8, 8) and np.isfinite(two).all()
-    assert two[-3, 0, 0] == pytest.approx(0.4) and two[-3, 1, 1] == pytest.approx(0.6)
+    views = D.channels("s3").index("gpp_m_views")
+    assert two[views - 1, 0, 0] == pytest.approx(0.4) and two[views - 1, 1, 1] == pytest.approx(0.6)
+    assert two[views, 0, 0] == pytest.approx(0.4) and two[views, 1, 1] == pytest.approx(0.5)
     assert two[-1, 1, 1] == pytest.approx(8 / 64) and np.allclose(past[-1], 65 / 64)
     base = D.s3_base(up, gl, "gpp_l")
     assert base[0, 0] == 4.0 and base[1, 1] == 6.0 and (D.s3_base(up, gl, "gpp_m") == up).all()
+    change = D.s3_base(up, gl, "gpp_l_change", gv)  # 6 + (4 - 5): GPP_M fell by 1 since the views
+    assert change[0, 0] == 4.0 and change[1, 1] == pytest.approx(5.0)
+    assert D.s3_base(up, gl, "gpp_l_change", gv + 10)[1, 1] == 0.0  # never below zero
+    with pytest.raises(ValueError, match="choose one of"):
+        D.s3_base(up, gl, "gpp_q")
 
 
 def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, world, small_region):
@@ -315,6 +331,20 @@ def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, w
         assert np.isfinite(res.mean[land]).all() and np.isnan(res.mean[~land]).all() and (res.mean[land] >= 0).all()
     with pytest.raises(ValueError, match="variant"):
         downscale_region(model, world, small_region, day, load_model("modis"), variant="future")
+
+
+def test_registry__a_model_trained_on_other_channels_is_refused_with_the_fix(tmp_path):
+    """A model folder from before a scheme's channels changed (S3 without GPP_M on the views) fails to
+    load with the channels it has, those this code makes, and the command that retrains it."""
+    from unique_core.downscale import registry
+    from unique_core.errors import ModelError
+
+    old = tuple(c for c in D.channels("s3") if c != "gpp_m_views")
+    Downscaler(DownscaleConfig(scheme="s3", base=8, mults=(1, 2), channels=old)).save(tmp_path / "old")
+    with pytest.raises(ModelError, match=r"gpp_m_views.*unique downscale train --scheme s3"):
+        registry.load("s3", tmp_path / "old")
+    Downscaler(DownscaleConfig(scheme="s3", base=8, mults=(1, 2))).save(tmp_path / "new")
+    assert registry.load("s3", tmp_path / "new").config.channels == D.channels("s3")
 
 
 def test_s3__the_shipped_weights_load_on_cpu_and_saw_only_training_boxes():

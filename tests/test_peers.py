@@ -146,6 +146,27 @@ def test_acquisition_ages__match_the_interpolation_they_stand_for():
     assert since[0, 0] == 12 and until[0, 0] == 4  # the cloudy scene on day 8 is not a view
 
 
+def test_interpolated_on_views__same_views_and_weights_as_the_indices():
+    """GPP_M on the views (S3's change channel) is interpolated from exactly the clear views, and with
+    the weights, the indices are: feeding the index values themselves gives the interpolated index."""
+    t0, times, vis, clear = _stack([0, 8, 16, 40], [0.2, 0.3, 0.5, 0.7], [True, False, True, True])
+    for offset in (-70, 0, 3, 12, 30, 100):
+        day = dt.date.fromordinal(t0 + offset)
+        for variant in ("two_sided", "past"):
+            ref = P.interpolated_indices(times, vis, clear, day, variant)["ndvi"]
+            got = P.interpolated_on_views(times, vis["ndvi"], clear, day, variant)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            np.testing.assert_allclose(got[np.isfinite(got)], ref[np.isfinite(ref)], rtol=1e-6)
+    # day 12: halfway... from day 0 (day 8 is cloudy) to day 16: 0.2 + 12/16 * (0.5 - 0.2)
+    gm = np.array([1.0, 100.0, 5.0, 9.0], np.float32).reshape(-1, 1, 1)
+    assert P.interpolated_on_views(times, gm, clear, dt.date.fromordinal(t0 + 12), "two_sided")[0, 0] == \
+        pytest.approx(1.0 + 0.75 * 4.0)
+    assert P.interpolated_on_views(times, gm, clear, dt.date.fromordinal(t0 + 12), "past")[0, 0] == 1.0
+    gm[0] = np.nan
+    with pytest.raises(ValueError, match="finite on every clear view"):
+        P.interpolated_on_views(times, gm, clear, dt.date.fromordinal(t0 + 12), "two_sided")
+
+
 def test_past_only__no_scene_after_the_day_changes_it():
     """Past-only interpolation (gpp_l_past and S3's past variant) is blind to every scene after the day."""
     t0, times, vis, clear = _stack([0, 10, 20], [0.2, 0.4, 0.6])

@@ -62,8 +62,33 @@ def test_band__adds_the_members_predictive_variance_and_the_scaled_gpp_m_error()
     assert U.band(members, None, 0.0)[0, 0] == pytest.approx(np.sqrt(3.0))
     # a sigma_M of 2 scaled by 0.5 adds 1: sqrt(3 + 1) = 2
     assert U.band(members, np.array([[2.0]]), 0.5)[0, 0] == pytest.approx(2.0)
+    # GPP_L's own error adds with no factor: sqrt(3 + 1 + 5) = 3
+    assert U.band(members, np.array([[2.0]]), 0.5, np.array([[np.sqrt(5.0)]]))[0, 0] == pytest.approx(3.0)
     with pytest.raises(ModelError, match="at least 2 members"):
         U.band(members[:1], None, 0.0)
+
+
+def test_user_band__holds_the_landsat_models_cross_validation_error_per_30_m_pixel(world, small_region):
+    """The band a user sees carries GPP_L's spatial-CV error of each 30 m pixel's classes and the season
+    (from assets/models/gpp_landsat), on top of the members and GPP_M's error."""
+    from unique_core.gpp import error_model
+
+    table = error_model.error_table(sensor="landsat")
+    assert table["global"][1] > 1000 and table != error_model.error_table()  # its own residuals, not GPP_M's
+    day = dt.date(2023, 7, 10)
+    sig_l = U.landsat_sigma_field(world, small_region, day)
+    assert sig_l.shape == small_region.fine.shape and (sig_l > 0).all()
+    st = world.static(small_region)
+    np.testing.assert_allclose(sig_l, U.cell_sigma(st.fractions, day, table), rtol=1e-6)
+    winter = U.landsat_sigma_field(world, small_region, dt.date(2023, 1, 10))
+    assert winter[st.land].mean() < sig_l[st.land].mean()  # summer GPP is larger, and so is its error
+    cfg = _config()
+    model = type("M", (), {"config": cfg})()
+    members = np.zeros((4, *sig_l.shape), np.float32)  # no spread: the band is Step 1's errors alone
+    got = U.user_band(model, world, small_region, day, members, 10)
+    a = U.gpp_m_factor(cfg, 10)
+    want = np.sqrt((a * U.sigma_field(world, small_region, day)) ** 2 + sig_l ** 2)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_cell_sigma__weights_class_variances_by_land_fractions():

@@ -25,6 +25,7 @@ class Kind(str, Enum):
 class BaseMap(str, Enum):
     gpp_l = "gpp_l"
     gpp_m = "gpp_m"
+    gpp_l_change = "gpp_l_change"
 
 
 class Variant(str, Enum):
@@ -74,7 +75,7 @@ def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind =
                     batch: int = typer.Option(12, "--batch", min=1), crop: int = typer.Option(64, "--crop", min=16),
                     out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...)."),
                     base_map: BaseMap = typer.Option(BaseMap.gpp_l, "--base-map",
-                                                     help="S3 only: the map the residual is added to.")):
+                                                     help="S3 only: the map the residual is added to: gpp_l (interpolated GPP_L), gpp_m (today's GPP_M) or gpp_l_change (interpolated GPP_L plus GPP_M's change since its views).")):
     """Train S1/S2/S3 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
     from unique_core.downscale.pipeline import train_s3, train_shipped
 

@@ -45,7 +45,7 @@ MIN_CLEAR = 0.3  # a date is used when this share of the tile's land is clear
 STATIC_CHANNELS = ("dem", "slope", "northness", "eastness", *(f"frac_{k}" for k in KEYS))
 
 
-S3_CHANNELS = ("gpp_l", "days_since_clear", "days_to_clear")
+S3_CHANNELS = ("gpp_l", "gpp_m_views", "days_since_clear", "days_to_clear")
 
 
 def channels(scheme: Scheme) -> tuple[str, ...]:
@@ -288,12 +288,13 @@ def random_crops(samples: list[Sample], size: int, batch: int, rng: np.random.Ge
 
 
 # ------------------------------------------------------------------ S3: temporal fusion with Landsat carried in time
-S3_DATA_VERSION = "1"
+S3_DATA_VERSION = "2"
 S3_BLOCKS = 4  # S3 samples come from 6 x 6 km quarters of the tiles: a quarter of the cost, more tiles per CPU minute
 S3_MAX_DATES = 18  # clear target dates per quarter-year, evenly spread over the year
 AGE_SCALE = float(F.LANDSAT_MAX_GAP)  # days -> network units; 'none within 64 days' is 65 / 64
 VARIANTS = ("two_sided", "past")
-S3_ARRAYS = ("date", "gpp_m", "gpp_l", "two_sided", "two_sided_since", "two_sided_to", "past", "past_since", "tile")
+S3_ARRAYS = ("date", "gpp_m", "gpp_l", "two_sided", "two_sided_since", "two_sided_to", "two_sided_m", "past",
+             "past_since", "past_m", "tile")
 
 
 def s3_quarter(tile: Region, k: int) -> Region:
@@ -314,15 +315,19 @@ def withheld(times: np.ndarray, date: dt.date) -> np.ndarray:
 
 
 def withheld_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: np.ndarray, date: dt.date,
-                     variant: str) -> dict[str, np.ndarray]:
+                     variant: str, gpp_m_acq: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The Landsat indices and view ages an S3 training pair on `date` sees: interpolated per pixel from
     that pixel's clear views within 64 days, with the date's own scene left out (`withheld`), by the
-    peers' `interpolated_indices` (past: only the views before the day)."""
+    peers' `interpolated_indices` (past: only the views before the day). With `gpp_m_acq` (30 m GPP_M on
+    each acquisition's date) also 'gpp_m_views': GPP_M interpolated from those same views."""
     from unique_core.downscale import peers as P
 
     keep = withheld(times, date)
-    return P.interpolated_indices(np.asarray(times)[keep], {v: a[keep] for v, a in vis.items()}, clear[keep], date,
-                                  variant)
+    t = np.asarray(times)[keep]
+    out = P.interpolated_indices(t, {v: a[keep] for v, a in vis.items()}, clear[keep], date, variant)
+    if gpp_m_acq is not None:
+        out["gpp_m_views"] = P.interpolated_on_views(t, gpp_m_acq[keep], clear[keep], date, variant)
+    return out
 
 
 def evenly(items: list, n: int) -> list:
@@ -335,7 +340,8 @@ def evenly(items: list, n: int) -> list:
 def make_s3_shard(world: World, region: Region, year: int, models, max_dates: int = S3_MAX_DATES) -> Path:
     """S3 samples of one box and year (cached npz): on each clear Landsat date, GPP_M, the target GPP_L
     on the clear pixels, and GPP_L from indices interpolated to the date WITH THE DATE'S OWN SCENE
-    WITHHELD (two-sided and past-only), with the days since / until the clear views used.
+    WITHHELD (two-sided and past-only), with the days since / until the clear views used and GPP_M
+    (30 m) interpolated from those same views' dates.
 
     The interpolation and GPP_L use peers.interpolated_indices / gpp_l_from_indices, the code the
     gpp_l_two_sided / gpp_l_past peers and S3 inference run, on each pixel's own clear views.
@@ -358,29 +364,27 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
                       if s >= MIN_CLEAR and dt.date.fromordinal(int(t)).year == year], max_dates)
     out = {k: [] for k in S3_ARRAYS if k != "tile"}
     if targets:
-        halo = 1
-        padded = Region(region.name, region.brow0 - halo, region.bcol0 - halo, region.nbrows + 2 * halo,
-                        region.nbcols + 2 * halo)
-        observe, cgrid, cfrac, celev, cland = maps.modis_observer(world, padded)
-        days = [d for d in (dt.date(year, 1, 1) + dt.timedelta(k) for k in range(-F.MODIS_MAX_GAP, 366 + F.MODIS_MAX_GAP))
-                if first <= d <= last]
-        mvis, mclear = maps.modis_stack(observe, days)
+        padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+        # GPP_M on every day of the acquisitions' span: the targets' own, and each view's for 'gpp_m_views'
+        span = [dt.date.fromordinal(int(times.min())), dt.date.fromordinal(int(times.max()))]
+        series, days = maps.gpp_m_series(m_model, world, padded, *span)
+        on = {d.toordinal(): k for k, d in enumerate(days)}
+        gpp_m_acq = np.stack([upsample(series[on[int(t)]], region) for t in times]).astype(np.float32)
         pft = maps.pft_map(st.fractions)
         for k in targets:
             d = dt.date.fromordinal(int(times[k]))
-            feats = maps.modis_features(mvis, mclear, days.index(d))
-            feats.update(maps.met_inputs(world, cgrid, celev, d))
-            feats["pft"] = maps.pft_map(cfrac)
-            gpp_m = np.where(cland > 0.5, m_model.predict({f: feats[f] for f in m_model.features}), np.nan)
+            gpp_m = series[on[int(times[k])]]
             met = maps.met_inputs(world, region.fine, st.elevation, d)
             ok = clear[k] & land
             own = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
                                          "two_sided")  # the scene's own values on its clear pixels
             out["gpp_l"].append(np.where(ok, P.gpp_l_from_indices(l_model, own, met, pft, ok), np.nan).astype(np.float16))
             for variant in VARIANTS:
-                idx = withheld_indices(times, vis, clear, d, variant)
+                idx = withheld_indices(times, vis, clear, d, variant, gpp_m_acq)
+                views_m = idx.pop("gpp_m_views")
                 out[variant].append(P.gpp_l_from_indices(l_model, idx, met, pft, land).astype(np.float16))
                 out[f"{variant}_since"].append(idx["days_since_clear"].astype(np.float16))
+                out[f"{variant}_m"].append(views_m.astype(np.float16))
                 if variant == "two_sided":
                     out["two_sided_to"].append(idx["days_to_clear"].astype(np.float16))
             out["date"].append(d.toordinal())
@@ -392,31 +396,51 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
     return path
 
 
-def s3_cond(up: np.ndarray, static: np.ndarray, gpp_l: np.ndarray, since: np.ndarray, until: np.ndarray,
-            variant: str) -> np.ndarray:
-    """S3's conditioning (18, H, W) in network units: S2's channels, then the day's GPP_L from the
-    interpolated indices (GPP_M where no clear view lies within 64 days) and the days since / until the
-    clear views it used. Past-only: days-until is always 'none' (65 days), whatever the data say.
+def s3_cond(up: np.ndarray, static: np.ndarray, gpp_l: np.ndarray, gpp_m_views: np.ndarray, since: np.ndarray,
+            until: np.ndarray, variant: str) -> np.ndarray:
+    """S3's conditioning (19, H, W) in network units: S2's channels, then the day's GPP_L from the
+    interpolated indices (today's GPP_M where it is NaN) and GPP_M interpolated from the same views'
+    dates (today's GPP_M where no clear view lies within 64 days: no change seen), and the days since /
+    until those views. Past-only:
+    days-until is always 'none' (65 days), whatever the data say.
 
-    One function for training pairs and inference, so both see the same inputs.
+    Today's GPP_M minus GPP_M on the views is how much the 500 m signal changed since the field-level
+    detail was seen. One function for training pairs and inference, so both see the same inputs.
     """
     none = (F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE
     gl = np.where(np.isfinite(gpp_l), gpp_l, up)
+    gv = np.where(np.isfinite(gpp_m_views), gpp_m_views, up)
     to = np.full(up.shape, none, np.float32) if variant == "past" else np.minimum(until, F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE
-    return np.concatenate([(up / GPP_SCALE)[None], static, (gl / GPP_SCALE)[None],
+    return np.concatenate([(up / GPP_SCALE)[None], static, (gl / GPP_SCALE)[None], (gv / GPP_SCALE)[None],
                            (np.minimum(since, F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE)[None], to[None]]).astype(np.float32)
 
 
-def s3_base(up: np.ndarray, gpp_l: np.ndarray, base_map: str) -> np.ndarray:
-    """The map S3's residual is added to: interpolated GPP_L (GPP_M where it has none), or GPP_M."""
+BASE_MAPS = ("gpp_l", "gpp_m", "gpp_l_change")
+
+
+def s3_base(up: np.ndarray, gpp_l: np.ndarray, base_map: str, gpp_m_views: np.ndarray | None = None) -> np.ndarray:
+    """The map S3's residual is added to: 'gpp_l': the interpolated GPP_L (today's GPP_M where it is NaN);
+    'gpp_m': today's GPP_M; 'gpp_l_change': that GPP_L plus how much GPP_M changed since its views
+    (today's GPP_M minus `gpp_m_views`; none where no view lies within 64 days), at least 0."""
+    if base_map not in BASE_MAPS:
+        raise ValueError(f"S3 base map {base_map!r}: choose one of {', '.join(BASE_MAPS)}")
     if base_map == "gpp_m":
         return up
+    if base_map == "gpp_l_change":
+        if gpp_m_views is None:
+            raise ValueError("the 'gpp_l_change' base map needs GPP_M on the views (gpp_m_views)")
+        gl = np.where(np.isfinite(gpp_l), gpp_l, up)
+        change = np.where(np.isfinite(gpp_m_views), up - gpp_m_views, 0.0)
+        return np.maximum(gl + change, 0.0).astype(np.float32)
     return np.where(np.isfinite(gpp_l), gpp_l, up).astype(np.float32)
 
 
-def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model) -> tuple[np.ndarray, ...]:
-    """(GPP_L, days since, days until) on a region and day from the acquisitions within 64 days:
-    the gpp_l_two_sided / gpp_l_past peers' inputs and model (peers.interpolated_indices)."""
+def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, gpp_m_model
+              ) -> tuple[np.ndarray, ...]:
+    """(GPP_L, GPP_M on the views, days since, days until) on a region and day from the acquisitions
+    within 64 days: the gpp_l_two_sided / gpp_l_past peers' inputs and model
+    (peers.interpolated_indices), and GPP_M (upsampled) on each acquisition's date interpolated with
+    the same per-pixel weights (peers.interpolated_on_views)."""
     from unique_core.downscale import peers as P
     from unique_core.gpp import maps
 
@@ -426,15 +450,26 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model) -
     idx = P.interpolated_indices(times, vis, clear, date, variant)
     met = maps.met_inputs(world, region.fine, st.elevation, date)
     gl = P.gpp_l_from_indices(gpp_l_model, idx, met, maps.pft_map(st.fractions), st.land)
-    return gl, idx["days_since_clear"], idx["days_to_clear"]
+    views_m = np.full(gl.shape, np.nan, np.float32)
+    used = P._views(np.asarray(times), date, variant)
+    if used.any():
+        padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+        t = np.asarray(times)[used]
+        first, last = dt.date.fromordinal(int(t.min())), dt.date.fromordinal(int(t.max()))
+        series, days = maps.gpp_m_series(gpp_m_model, world, padded, first, last)
+        on = {d.toordinal(): k for k, d in enumerate(days)}
+        acq = np.stack([upsample(series[on[int(x)]], region) for x in t]).astype(np.float32)
+        views_m = P.interpolated_on_views(t, acq, clear[used], date, "two_sided")
+    return gl, views_m, idx["days_since_clear"], idx["days_to_clear"]
 
 
 @dataclass
 class S3Sample(Sample):
     """An S3 training pair: a Sample plus the withheld-scene views of each variant.
 
-    views[variant] = (GPP_L interpolated without the target scene, days since, days until), and
-    each crop draws its variant at random, so one network learns both (the age channels say which).
+    views[variant] = (GPP_L interpolated without the target scene, GPP_M on the same views, days since,
+    days until), and each crop draws its variant at random, so one network learns both (the age
+    channels say which).
     """
 
     views: dict = None
@@ -442,10 +477,10 @@ class S3Sample(Sample):
 
     def crop(self, rows: slice, cols: slice, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         variant = VARIANTS[int(rng.integers(len(VARIANTS)))]
-        gl, since, until = (a[rows, cols].astype(np.float32) for a in self.views[variant])
+        gl, gv, since, until = (a[rows, cols].astype(np.float32) for a in self.views[variant])
         up = self.gpp_m_up[rows, cols]
-        cond = s3_cond(up, self.static[:, rows, cols], gl, since, until, variant)
-        base = s3_base(up, gl, self.base_map)
+        cond = s3_cond(up, self.static[:, rows, cols], gl, gv, since, until, variant)
+        base = s3_base(up, gl, self.base_map, gv)
         m = self.mask[rows, cols]
         res = np.where(m, (np.nan_to_num(self.gpp_l[rows, cols]) - base) / RES_SCALE, 0.0).astype(np.float32)
         return cond, res
@@ -467,8 +502,9 @@ def load_s3_samples(world: World, boxes: list[Region], years: list[int], base_ma
                 up = upsample(gpp_m, box).astype(np.float32)
                 gpp_l = z["gpp_l"][k].astype(np.float32)
                 mask = np.isfinite(gpp_l) & np.isfinite(up)
-                views = {"two_sided": (z["two_sided"][k], z["two_sided_since"][k], z["two_sided_to"][k]),
-                         "past": (z["past"][k], z["past_since"][k], none)}
+                views = {"two_sided": (z["two_sided"][k], z["two_sided_m"][k], z["two_sided_since"][k],
+                                       z["two_sided_to"][k]),
+                         "past": (z["past"][k], z["past_m"][k], z["past_since"][k], none)}
                 samples.append(S3Sample(box, dt.date.fromordinal(int(z["date"][k])), static,
                                         np.zeros((0, 0), np.float32), mask, up, gpp_l,
                                         np.zeros((0, 0), np.float32), gpp_m, views=views, base_map=base_map))

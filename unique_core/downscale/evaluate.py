@@ -453,13 +453,14 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
     coarse = tile.coarse.pad(3)
     frac_c = world.static_coarse(tile, halo_blocks=1).fractions
     sidx = {int(t): k for k, t in enumerate(z["series_days"])}
+    acq_up = None
     rng = np.random.default_rng(seed)
     rows = []
     for e, t in enumerate(z["eval_days"]):
         if not (z["is_cadence"][e] or z["is_clear"][e]):
             continue
         d = dt.date.fromordinal(int(t))
-        sigma_m = None
+        sigma_m = sigma_l = None
         gm = z["gpp_m"][sidx[int(t)]]
         up = P.bilinear(gm, coarse, tile.fine)
         truth = z["truth"][e].astype(np.float32)
@@ -501,8 +502,12 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                         variant = "past" if method == "s3_past" else "two_sided"
                         gl = z[f"gpp_l_{variant}"][e].astype(np.float32)
                         since, until = P.acquisition_ages(z["acq_days"], z["acq_clear"], d, variant)
-                        cond = D.s3_cond(up, static, gl, since, until, variant)
-                        base = D.s3_base(up, gl, model.config.base_map)
+                        if acq_up is None:  # GPP_M (30 m) on each acquisition's date, for S3's views channel
+                            acq_up = np.stack([P.bilinear(z["gpp_m"][sidx[int(a)]], coarse, tile.fine)
+                                               for a in z["acq_days"]]).astype(np.float32)
+                        gv = P.interpolated_on_views(z["acq_days"], acq_up, z["acq_clear"], d, variant)
+                        cond = D.s3_cond(up, static, gl, gv, since, until, variant)
+                        base = D.s3_base(up, gl, model.config.base_map, gv)
                     elif model.config.scheme == "s2":
                         cond = np.concatenate([(up / model.config.gpp_scale)[None], static])
                     else:
@@ -535,7 +540,10 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                 a = U.gpp_m_factor(model.config, steps)
                 if sigma_m is None and a > 0:
                     sigma_m = U.sigma_field(world, tile, d)
-                bd = U.band(ens, sigma_m, a)
+                if sigma_l is None:
+                    sigma_l = U.landsat_sigma_field(world, tile, d)
+                bd = U.band(ens, sigma_m, a, sigma_l)  # what a user sees: for the truth
+                bd_ref = U.band(ens, sigma_m, a)  # without GPP_L's own error: for GPP_L, the reference
                 row["band_truth"] = [float((bd[land].astype(np.float64) ** 2).sum()), row["truth"]["se"],
                                      int(land.sum())]
                 row["crps_band_truth"] = float(M.crps_normal(p[land], bd[land], truth[land]).sum())
@@ -546,7 +554,7 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                 row["pit_band_truth"] = M.pit_histogram(p[land][sub], bd[land][sub], truth[land][sub],
                                                         len(ens) + 1).tolist()
                 if cl.any():
-                    row["band_gpp_l"] = [float((bd[cl].astype(np.float64) ** 2).sum()), row["gpp_l"]["se"],
+                    row["band_gpp_l"] = [float((bd_ref[cl].astype(np.float64) ** 2).sum()), row["gpp_l"]["se"],
                                          int(cl.sum())]
                     row["crps_gpp_l"] = float(M.crps_ensemble(ens[:, cl], gpp_l[cl]).sum())
                     row["spread_gpp_l"] = M.spread_terms(ens[:, cl], gpp_l[cl])

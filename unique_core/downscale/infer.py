@@ -225,9 +225,9 @@ def downscale_region(model: Downscaler, world: DataSource, region: Region, date:
             gpp_l_model = load_model("landsat")
         if progress:
             progress("Landsat inputs", 0, 1)
-        gl, since, until = D.s3_inputs(world, region, date, variant, gpp_l_model)
-        cond = D.s3_cond(up, D.static_channels(world, region), gl, since, until, variant)
-        base = D.s3_base(up, gl, model.config.base_map)
+        gl, gv, since, until = D.s3_inputs(world, region, date, variant, gpp_l_model, gpp_m_model)
+        cond = D.s3_cond(up, D.static_channels(world, region), gl, gv, since, until, variant)
+        base = D.s3_base(up, gl, model.config.base_map, gv)
     else:
         cond = [up[None] / model.config.gpp_scale]
         if model.config.scheme == "s2":

@@ -190,7 +190,7 @@ def interpolated_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: n
     days_to_clear is then 'none within 64 days', as for a near-real-time user).
     """
     t = np.asarray(times)
-    keep = t <= date.toordinal() if variant == "past" else np.ones(len(t), bool)
+    keep = _views(t, date, variant)
     target = np.array([date.toordinal()])
     out = {}
     if not keep.any():
@@ -205,12 +205,36 @@ def interpolated_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: n
     return out
 
 
+def _views(times: np.ndarray, date: dt.date, variant: Variant) -> np.ndarray:
+    """The acquisitions a variant may interpolate from: all of them, or (past) those on or before the day."""
+    return times <= date.toordinal() if variant == "past" else np.ones(len(times), bool)
+
+
+def interpolated_on_views(times: np.ndarray, values: np.ndarray, clear: np.ndarray, date: dt.date,
+                          variant: Variant) -> np.ndarray:
+    """A field known on the acquisitions' dates (values (K, H, W)), interpolated to `date` per pixel from
+    the same clear views and with the same weights as `interpolated_indices` gives the indices.
+
+    S3 feeds GPP_M (upsampled to 30 m) through it: the 500 m signal on the dates its interpolated GPP_L
+    was seen, so the network can tell how much GPP_M has changed since (what STARFM pairs for).
+    NaN where no clear view lies within 64 days. `values` must be finite where `clear` is.
+    """
+    t = np.asarray(times)
+    keep = _views(t, date, variant)
+    if not keep.any():
+        return np.full(clear.shape[1:], np.nan, np.float32)
+    values = np.asarray(values)[keep]
+    if not np.isfinite(values[clear[keep]]).all():
+        raise ValueError("interpolated_on_views: values must be finite on every clear view (fill them first)")
+    return F.interpolate_acquisitions(t[keep], values, clear[keep], np.array([date.toordinal()]))[0][0]
+
+
 def acquisition_ages(times: np.ndarray, clear: np.ndarray, date: dt.date, variant: Variant
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(days since, days until) the clear views `interpolated_indices` uses on `date`, from the clear masks
     alone (the ages do not depend on the index values): S3's age channels where the indices are not kept."""
     t = np.asarray(times)
-    keep = t <= date.toordinal() if variant == "past" else np.ones(len(t), bool)
+    keep = _views(t, date, variant)
     if not keep.any():
         none = np.full(clear.shape[1:], F.LANDSAT_MAX_GAP + 1.0, np.float32)
         return none, none.copy()

@@ -107,14 +107,14 @@ def s3_windows(world, n: int, seed: int = 0) -> list:
         if s.mask[sl].mean() < 0.25:
             continue
         variant = D.VARIANTS[len(out) % 2]
-        gl, since, until = (a[sl].astype(np.float32) for a in s.views[variant])
+        gl, gv, since, until = (a[sl].astype(np.float32) for a in s.views[variant])
         up = s.gpp_m_up[sl]
         region = s.tile.subregion(bi, bj, 3, 3, name=f"{s.tile.name}-{s.date}-{variant}")
         st = world.static(region)
         gm = s.gpp_m[3:-3, 3:-3][bi * 3: bi * 3 + 9, bj * 3: bj * 3 + 9]
-        out.append(Window(region, s.date, D.s3_cond(up, s.static[:, sl[0], sl[1]], gl, since, until, variant), up,
+        out.append(Window(region, s.date, D.s3_cond(up, s.static[:, sl[0], sl[1]], gl, gv, since, until, variant), up,
                           s.gpp_l[sl], np.full(up.shape, np.nan, np.float32), st.land, gm, _pft_names(st.fractions),
-                          base=D.s3_base(up, gl, s.base_map)))
+                          base=D.s3_base(up, gl, s.base_map, gv)))
         if len(out) >= n:
             break
     return out

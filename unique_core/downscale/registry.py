@@ -34,8 +34,23 @@ def load(name: str, folder: str | Path | None = None):
         raise ModelError(f"no {name} downscaling model at {path}: train one with "
                          f"`unique downscale {'train --scheme ' + name if name != 'regression' else 'train --scheme s2 --kind regression'}`")
     config = path / "config.json"
-    return _load(str(path), ((path / "weights.safetensors").stat().st_mtime_ns,
-                             config.stat().st_mtime_ns if config.exists() else 0))
+    model = _load(str(path), ((path / "weights.safetensors").stat().st_mtime_ns,
+                              config.stat().st_mtime_ns if config.exists() else 0))
+    check_channels(model, path)
+    return model
+
+
+def check_channels(model, path: Path) -> None:
+    """ModelError when a model was trained on other conditioning channels than this code makes for its scheme."""
+    from unique_core.downscale.data import channels
+
+    want = channels(model.config.scheme)
+    if tuple(model.config.channels) != want:
+        raise ModelError(f"the {model.config.scheme} model at {path} was trained on the channels "
+                         f"{', '.join(model.config.channels)}, but this version of UNIQUE conditions "
+                         f"{model.config.scheme} on {', '.join(want)}: retrain it with "
+                         f"`unique downscale train --scheme {model.config.scheme}` (after `unique downscale data "
+                         f"--scheme {model.config.scheme}`), or use the UNIQUE version it was trained with")
 
 
 @functools.lru_cache(maxsize=2)

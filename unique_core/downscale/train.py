@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 from unique_core.atomic import atomic_path
 from unique_core.downscale import data as D
 from unique_core.downscale.model import DownscaleConfig, Downscaler
+from unique_core.errors import UniqueError
 
 
 @dataclass
@@ -60,9 +61,22 @@ def _save_checkpoint(folder: Path, model: Downscaler, ema: Downscaler, opt: torc
                                   default=int))
 
 
+RESUME_KEYS = ("scheme", "kind", "base", "mults", "timesteps", "channels", "base_map", "data_version")
+
+
+def _same(v):
+    return list(v) if isinstance(v, (list, tuple)) else v
+
+
 def _load_checkpoint(folder: Path, model: Downscaler, ema: Downscaler, opt: torch.optim.Optimizer,
                      rng: np.random.Generator) -> tuple[int, list]:
     state = json.loads((folder / "state.json").read_text())
+    saved_cfg = state.get("model_config", {})
+    differ = [k for k in RESUME_KEYS if k in saved_cfg and _same(saved_cfg[k]) != _same(model.config.to_json()[k])]
+    if differ:
+        raise UniqueError(f"{folder} holds a checkpoint of another model ({', '.join(differ)} differ: "
+                          f"{', '.join(f'{k} {saved_cfg[k]}' for k in differ)}); it cannot be resumed: delete the "
+                          f"folder to train afresh (rm -r {folder})")
     model.net.load_state_dict(load_file(str(folder / "net.safetensors")))
     ema.net.load_state_dict(load_file(str(folder / "ema.safetensors")))
     saved = load_file(str(folder / "opt.safetensors"))

@@ -1,4 +1,4 @@
-"""The uncertainty band of Step 2: a spread model valid for any member count, plus GPP_M's error.
+"""The uncertainty band of Step 2: a spread model valid for any member count, plus Step 1's errors.
 
 Spread model. The M raw members of a diffusion ensemble (DDIM with K steps) have, at each
 pixel, an unbiased variance s^2. Over many pixels the squared error of the ensemble mean
@@ -23,9 +23,15 @@ plant type and season (gpp/error_model.py; the cell's class fractions weight the
 variances), times a factor a(K) fitted on the validation tiles from the 1.5 km block-mean
 error of the ensemble mean against GPP_L (the part of the error the members do not spread).
 
+GPP_L's error. The members and a are fitted so that the band holds the error against GPP_L,
+the reference a real-data user has and the model learned. Against the ground, GPP_L's own error
+comes on top: sigma_L of the 30 m pixel from the GPP_L model's spatial-CV residuals by plant type
+and season (the pixel's class fractions weight the classes' variances), added in quadrature with
+no fitted factor (an independent error of the reference; nothing here is fitted to the truth).
+
 The band a user sees (band 2 of `unique downscale run`, the std layer of the app) is
 
-    band = sqrt(c^2 s^2 (M + 1) / M + a^2 sigma_M^2)
+    band = sqrt(c^2 s^2 (M + 1) / M + a^2 sigma_M^2 + sigma_L^2)
 
 One member has no spread: the mean is written alone (no band).
 """
@@ -41,8 +47,9 @@ from unique_core.errors import ModelError
 MEMBERS_RANGE = (2, 16)  # member counts a band may be made with (the CLI's and app's limits)
 LEGEND = ("Uncertainty (1 standard deviation, gC m-2 d-1) of the 30 m map: the ensemble's spread of the "
           "downscaling, corrected for the number of members, plus the error of the 500 m GPP_M it starts "
-          "from (shared by each 500 m cell). Both are calibrated on validation tiles against Landsat GPP; "
-          "about two thirds of true values should lie within one band of the mean.")
+          "from (shared by each 500 m cell), both calibrated on validation tiles against Landsat GPP, plus "
+          "the Landsat GPP model's own error against tower GPP (spatial cross-validation, by plant type and "
+          "season); about two thirds of true values should lie within one band of the mean.")
 
 
 def spread_model(config) -> dict:
@@ -97,7 +104,8 @@ def gpp_m_factor(config, steps: int) -> float:
 
 
 def cell_sigma(fractions_coarse: np.ndarray, date: dt.date, table: dict | None = None) -> np.ndarray:
-    """GPP_M's error (h, w) per 500 m cell: sqrt of the class variances weighted by the cell's land fractions."""
+    """A Step 1 model's error (h, w) per cell of `fractions_coarse` (any grid; GPP_M's table unless one is
+    given): sqrt of the class variances weighted by the cell's land fractions."""
     from unique_core.features import CLASS_TO_PFT
     from unique_core.gpp import error_model
     from unique_core.landcover import KEYS
@@ -120,14 +128,31 @@ def sigma_field(world, region, date: dt.date, table: dict | None = None) -> np.n
     return coarse_to_fine_nearest(cell_sigma(sc.fractions, date, table), sc.grid, region.fine).astype(np.float32)
 
 
-def band(members: np.ndarray, sigma_m: np.ndarray | None, a: float) -> np.ndarray:
-    """The band (H, W): sqrt(var(members, ddof=1) (M + 1) / M + (a sigma_M)^2), members (M, H, W) already scaled."""
+def landsat_sigma_field(world, region, date: dt.date, table: dict | None = None) -> np.ndarray:
+    """GPP_L's error (H, W) at each 30 m pixel: sqrt of the class variances of the GPP_L model's
+    cross-validation weighted by the pixel's land fractions (the all-class error off vegetation)."""
+    from unique_core.gpp import error_model
+
+    table = table or error_model.error_table(sensor="landsat")
+    return cell_sigma(world.static(region).fractions, date, table)
+
+
+def band(members: np.ndarray, sigma_m: np.ndarray | None, a: float, sigma_l: np.ndarray | None = None
+         ) -> np.ndarray:
+    """The band (H, W): sqrt(var(members, ddof=1) (M + 1) / M + (a sigma_M)^2 + sigma_L^2), members (M, H, W)
+    already scaled; sigma_M / sigma_L None: no such term."""
     from unique_core.gpp.error_model import total_std
 
-    return total_std(members, np.zeros(members.shape[1:], np.float32) if sigma_m is None else a * sigma_m)
+    var = np.zeros(members.shape[1:], np.float64)
+    if sigma_m is not None:
+        var = var + (a * np.asarray(sigma_m, np.float64)) ** 2
+    if sigma_l is not None:
+        var = var + np.asarray(sigma_l, np.float64) ** 2
+    return total_std(members, np.sqrt(var).astype(np.float32))
 
 
 def user_band(model, world, region, date: dt.date, members: np.ndarray, steps: int) -> np.ndarray:
     """The band a user sees for scaled members (M, H, W) of `model` on a region and day."""
     a = gpp_m_factor(model.config, steps)
-    return band(members, sigma_field(world, region, date) if a > 0 else None, a)
+    return band(members, sigma_field(world, region, date) if a > 0 else None, a,
+                landsat_sigma_field(world, region, date))

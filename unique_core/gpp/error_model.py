@@ -1,18 +1,19 @@
 """Step 1's error, carried into the uncertainty band a user sees.
 
-The diffusion ensemble only knows the downscaling's own uncertainty: it takes GPP_M as given.
-Against the truth, GPP_M's own error comes on top. This error model is the root-mean-square
-residual of the shipped GPP_M model in its 20-fold spatial cross-validation (held-out towers,
-assets/models/gpp_modis/cv_predictions_sample.csv) by plant type and season; a combination
-with fewer than MIN_COUNT residuals falls back to the plant type over the year, then to all.
+The diffusion ensemble only knows the downscaling's own uncertainty: it takes GPP_M as given
+and learns GPP_L. Against the truth, Step 1's errors come on top. This error model is the
+root-mean-square residual of a shipped Step 1 model in its 20-fold spatial cross-validation
+(held-out towers, assets/models/gpp_<sensor>/cv_predictions_sample.csv) by plant type and
+season; a combination with fewer than MIN_COUNT residuals falls back to the plant type over
+the year, then to all. Two are used (downscale/uncertainty.py):
 
-The band written beside the mean (downscale/uncertainty.py) is then
-
-    std_total = sqrt(s^2 (M + 1) / M + (a sigma_M)^2)
+    std_total = sqrt(s^2 (M + 1) / M + (a sigma_M)^2 + sigma_L^2)
 
 with s^2 the calibrated members' unbiased variance (its (M + 1) / M factor makes it a
-predictive spread for any member count M), sigma_M this error model for the 500 m cell's
-plant types and the day's season, and a a factor fitted on validation tiles against GPP_L.
+predictive spread for any member count M), sigma_M the GPP_M model's error for the 500 m
+cell's plant types and the day's season, a a factor fitted on validation tiles against GPP_L,
+and sigma_L the GPP_L model's error for the 30 m pixel's plant types and season: the error of
+the reference the downscaler learned and was calibrated against.
 """
 
 from __future__ import annotations
@@ -31,21 +32,26 @@ SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA"
 
 
 
-def cv_file(models_dir: str | Path | None = None) -> Path:
+SENSORS = ("modis", "landsat")
+
+
+def cv_file(models_dir: str | Path | None = None, sensor: str = "modis") -> Path:
     from unique_core.config import models_dir as default
 
-    return Path(models_dir or default()) / "gpp_modis" / "cv_predictions_sample.csv"
+    if sensor not in SENSORS:
+        raise ValueError(f"error model sensor {sensor!r}: choose modis or landsat")
+    return Path(models_dir or default()) / f"gpp_{sensor}" / "cv_predictions_sample.csv"
 
 
 @functools.lru_cache(maxsize=4)
-def _fit(path: str, mtime_ns: int) -> dict:
+def _fit(path: str, mtime_ns: int, sensor: str = "modis") -> dict:
     import pandas as pd
 
     d = pd.read_csv(path, usecols=["date", "pft_name", "gpp", "pred_lightgbm"])
     d = d[np.isfinite(d["gpp"]) & np.isfinite(d["pred_lightgbm"])]
     if d.empty:
-        raise ModelError(f"{path}: no finite cross-validation predictions to fit the GPP_M error model from; "
-                         "rerun `unique gpp cv --sensor modis`")
+        raise ModelError(f"{path}: no finite cross-validation predictions to fit the GPP_{sensor[0].upper()} error "
+                         f"model from; rerun `unique gpp cv --sensor {sensor}`")
     res2 = (d["pred_lightgbm"] - d["gpp"]) ** 2
     season = pd.to_datetime(d["date"].astype(str)).dt.month.map(SEASONS)
     out = {"global": [float(np.sqrt(res2.mean())), int(len(d))], "by_pft": {}, "by_pft_season": {}}
@@ -56,17 +62,18 @@ def _fit(path: str, mtime_ns: int) -> dict:
     return out
 
 
-def error_table(models_dir: str | Path | None = None) -> dict:
-    """{'global': [rmse, n], 'by_pft': {pft: [rmse, n]}, 'by_pft_season': {pft: {season: [rmse, n]}}}."""
-    path = cv_file(models_dir)
+def error_table(models_dir: str | Path | None = None, sensor: str = "modis") -> dict:
+    """{'global': [rmse, n], 'by_pft': {pft: [rmse, n]}, 'by_pft_season': {pft: {season: [rmse, n]}}}
+    of the GPP_M (sensor 'modis') or GPP_L ('landsat') model's spatial cross-validation."""
+    path = cv_file(models_dir, sensor)
     if not path.exists():
-        raise ModelError(f"{path}: the GPP_M cross-validation predictions are missing; "
-                         "run `unique gpp cv --sensor modis` to make them")
-    return _fit(str(path), path.stat().st_mtime_ns)
+        raise ModelError(f"{path}: the GPP_{sensor[0].upper()} cross-validation predictions are missing; "
+                         f"run `unique gpp cv --sensor {sensor}` to make them")
+    return _fit(str(path), path.stat().st_mtime_ns, sensor)
 
 
 def sigma(pft: str, date: dt.date, table: dict | None = None) -> float:
-    """GPP_M's error (gC m-2 d-1) for a model plant type (features.PFT_CODES) on a day."""
+    """The error (gC m-2 d-1) for a model plant type (features.PFT_CODES) on a day (GPP_M's unless a table is given)."""
     table = table or error_table()
     s = SEASONS[date.month]
     cell = table["by_pft_season"].get(pft, {}).get(s)
