@@ -83,7 +83,8 @@ def step2_section() -> list[str]:
                        f"(90 % CI {o['truth']['rmse_ci90'][0]:.2f}-{o['truth']['rmse_ci90'][1]:.2f}); bilinear GPP_M "
                        f"{peers['gpp_m_bilinear']['truth']['rmse']:.3f}, land-cover unmixing {peers['unmix']['truth']['rmse']:.3f}, "
                        f"GPP_L interpolated two-sided {peers['gpp_l_two_sided']['truth']['rmse']:.3f} gC m-2 d-1"
-                       + (f"; CRPS {o['crps']:.3f}, spread/skill {o['spread_skill']:.2f}" if "spread_skill" in o else "")
+                       + (f"; CRPS {o['crps']:.3f}, members' spread/skill {o['spread_skill']:.2f}" if "spread_skill" in o else "")
+                       + (f", spread/skill of the band a user sees {o['band_spread_skill']:.2f}" if "band_spread_skill" in o else "")
                        + " (`unique downscale evaluate`, docs/step2.md).")
         if ev and name in ev["methods"]:
             r = ev["methods"][name]
@@ -106,9 +107,11 @@ def s3_section() -> list[str]:
     out = ["## downscale_s3: diffusion S3, temporal fusion (`weights.safetensors` + `config.json`)\n",
            f"- Conditional UNet, base {cfg['base']} channels, levels {cfg['mults']}, {c['parameters']:,} parameters; "
            f"inputs: {', '.join(cfg['channels'])}: S2's channels plus the day's GPP_L from Landsat indices "
-           "interpolated in time (the gpp_l_two_sided / gpp_l_past peers' code) and the days since / until the clear "
-           "views it used (past-only: days-until is always 'none', 65 days). One network for both variants. "
-           f"Predicts the clear-day GPP_L's residual over {'the interpolated GPP_L' if cfg.get('base_map') == 'gpp_l' else 'bilinear GPP_M'} "
+           "interpolated in time (the gpp_l_two_sided / gpp_l_past peers' code), GPP_M interpolated from the dates of "
+           "the same clear views with the same per-pixel weights (gpp_m_views: how much the 500 m signal changed "
+           "since), and the days since / until those views (past-only: days-until is always 'none', 65 days). One "
+           "network for both variants. Predicts the clear-day GPP_L's residual over "
+           f"{ {'gpp_l': 'the interpolated GPP_L', 'gpp_l_change': 'the interpolated GPP_L plus GPP_M change since its views'}.get(cfg.get('base_map'), 'bilinear GPP_M')} "
            "(v-prediction, cosine schedule).",
            f"- Data: simulated Korea (seed {c['data_seed']}), {c['train_samples']} training and {c['val_samples']} "
            f"validation box-dates (6 x 6 km quarters of the training / validation tiles: "
@@ -123,7 +126,8 @@ def s3_section() -> list[str]:
         out.append(f"- Note: {c['training_note']}")
     if cal.get("model") == "finite_ensemble":
         out.append(f"- Spread model fitted on {cal['windows']} validation windows against GPP_L (never the test tiles "
-                   f"or the truth): DDIM {cal['steps']}, k {cal['k']}, GPP_M-error factor {cal['a']}.")
+                   f"or the truth): DDIM {cal['steps']}, k {cal['k']}, GPP_M-error factor {cal['a']}; the band a user "
+                   "sees adds the GPP_L model's spatial-CV error per 30 m pixel (downscale/uncertainty.py).")
     else:
         out.append("- Ensemble spread not calibrated: `unique downscale run --scheme s3` writes the mean of one member "
                    "(or refuses a band) until `unique downscale calibrate --scheme s3` has run.")

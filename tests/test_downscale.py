@@ -313,6 +313,27 @@ def test_s3_cond__channels_fill_and_the_past_variant_has_no_future():
         D.s3_base(up, gl, "gpp_q")
 
 
+def test_s3_inputs__gpp_m_on_the_views_is_todays_gpp_m_where_today_is_the_view(world, small_region):
+    """On a Landsat date, a pixel clear that day is its own (only) view: S3's GPP_M-on-the-views channel
+    there equals the day's bilinear GPP_M, made independently by the daily GPP_M map, in both variants."""
+    from unique_core.gpp.maps import gpp_m_map
+    from unique_core.gpp.registry import load_model
+
+    m_model, l_model = load_model("modis"), load_model("landsat")
+    day = next(d for d, _, _ in world.landsat_dates(small_region, 2023) if d.month in (5, 6))
+    gl, gv, since, until = D.s3_inputs(world, small_region, day, "two_sided", l_model, m_model)
+    r = small_region
+    padded = Region(r.name, r.brow0 - 1, r.bcol0 - 1, r.nbrows + 2, r.nbcols + 2)
+    up = D.upsample(gpp_m_map(m_model, world, day, padded).values, r)
+    own = (since == 0) & (until == 0)
+    assert own.sum() > 100  # some of the region is clear that day
+    np.testing.assert_allclose(gv[own], up[own], rtol=1e-4, atol=1e-4)
+    seen = since <= 64
+    assert np.isfinite(gv[seen]).all() and np.isfinite(gl).any()
+    _, past, _, _ = D.s3_inputs(world, small_region, day, "past", l_model, m_model)
+    np.testing.assert_allclose(past[own], up[own], rtol=1e-4, atol=1e-4)  # today's view is in the past too
+
+
 def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, world, small_region):
     """S3 from safetensors on CPU: both variants give finite maps on land and NaN off it, on the grid."""
     from unique_core.downscale.infer import downscale_region
