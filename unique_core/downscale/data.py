@@ -451,7 +451,7 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, g
     met = maps.met_inputs(world, region.fine, st.elevation, date)
     gl = P.gpp_l_from_indices(gpp_l_model, idx, met, maps.pft_map(st.fractions), st.land)
     views_m = np.full(gl.shape, np.nan, np.float32)
-    used = P._views(np.asarray(times), date, variant)
+    used = P.usable_views(np.asarray(times), date, variant)
     if used.any():
         padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
         t = np.asarray(times)[used]
@@ -459,6 +459,7 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, g
         series, days = maps.gpp_m_series(gpp_m_model, world, padded, first, last)
         on = {d.toordinal(): k for k, d in enumerate(days)}
         acq = np.stack([upsample(series[on[int(x)]], region) for x in t]).astype(np.float32)
+        # only the variant's views are passed (GPP_M is made for those alone), so all of them are usable
         views_m = P.interpolated_on_views(t, acq, clear[used], date, "two_sided")
     return gl, views_m, idx["days_since_clear"], idx["days_to_clear"]
 

@@ -190,7 +190,7 @@ def interpolated_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: n
     days_to_clear is then 'none within 64 days', as for a near-real-time user).
     """
     t = np.asarray(times)
-    keep = _views(t, date, variant)
+    keep = usable_views(t, date, variant)
     target = np.array([date.toordinal()])
     out = {}
     if not keep.any():
@@ -205,7 +205,7 @@ def interpolated_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: n
     return out
 
 
-def _views(times: np.ndarray, date: dt.date, variant: Variant) -> np.ndarray:
+def usable_views(times: np.ndarray, date: dt.date, variant: Variant) -> np.ndarray:
     """The acquisitions a variant may interpolate from: all of them, or (past) those on or before the day."""
     return times <= date.toordinal() if variant == "past" else np.ones(len(times), bool)
 
@@ -220,7 +220,7 @@ def interpolated_on_views(times: np.ndarray, values: np.ndarray, clear: np.ndarr
     NaN where no clear view lies within 64 days. `values` must be finite where `clear` is.
     """
     t = np.asarray(times)
-    keep = _views(t, date, variant)
+    keep = usable_views(t, date, variant)
     if not keep.any():
         return np.full(clear.shape[1:], np.nan, np.float32)
     values = np.asarray(values)[keep]
@@ -234,7 +234,7 @@ def acquisition_ages(times: np.ndarray, clear: np.ndarray, date: dt.date, varian
     """(days since, days until) the clear views `interpolated_indices` uses on `date`, from the clear masks
     alone (the ages do not depend on the index values): S3's age channels where the indices are not kept."""
     t = np.asarray(times)
-    keep = _views(t, date, variant)
+    keep = usable_views(t, date, variant)
     if not keep.any():
         none = np.full(clear.shape[1:], F.LANDSAT_MAX_GAP + 1.0, np.float32)
         return none, none.copy()
