@@ -51,7 +51,8 @@ def _tiny(scheme: str = "s2", seed: int = 0, mults: tuple[int, ...] = (1,)) -> D
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
-    shutil.copytree(models_dir() / "gpp_modis", folder / "gpp_modis")
+    for step1 in ("gpp_modis", "gpp_landsat"):  # GPP_M is the input; both carry Step 1's errors into the band
+        shutil.copytree(models_dir() / step1, folder / step1)
     tiny = _tiny()
     tiny.config.spread_scale = 1.5
     # a neutral fitted spread model (k = 1, no GPP_M term: downscale/uncertainty.py) so a 2-member

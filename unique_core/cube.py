@@ -7,10 +7,11 @@
     series = cube_pft_series(info.path)                      # daily mean GPP by plant type
 
 Layout (CF-1.8, readable with xarray.open_zarr): `gpp` (time, y, x) the daily ensemble mean
-(g m-2 d-1 of carbon, NaN off land), `gpp_std` the members' spread (members > 1), and
-`gpp_m` (time, y_500m, x_500m) the day's GPP_M on the region's 500 m grid, the input of the
-downscaling, kept so that what 30 m adds can be seen from the same store. `time` is daily,
-encoded as days since 1 January; x/y are cell centres in EPSG:5179 metres (`spatial_ref`).
+(g m-2 d-1 of carbon, NaN off land), `gpp_std` the band a user sees (members > 1: the members'
+calibrated spread plus Step 1's errors, as the daily product), and `gpp_m` (time, y_500m,
+x_500m) the day's GPP_M on the region's 500 m grid, the input of the downscaling, kept so
+that what 30 m adds can be seen from the same store. `time` is daily, encoded as days since
+1 January; x/y are cell centres in EPSG:5179 metres (`spatial_ref`).
 
 How it is made, and why it is fast over time:
 - inputs once per region-year: the static S2 channels and the land mask once; GPP_M for the
@@ -218,7 +219,8 @@ def _init_store(path: Path, product: str, year: int, region: Region, days: list[
             data_vars["gpp_std"] = (("time", "y", "x"), da.full((n, *fine.shape), np.nan, chunks=(per, *fchunk),
                                                                 dtype=np.float32),
                                     {"units": UNITS, "grid_mapping": "spatial_ref",
-                                     "long_name": f"standard deviation of {members} members (calibrated spread)"})
+                                     "long_name": f"uncertainty (1 standard deviation) of the mean: the {members} members' "
+                                                  "calibrated spread plus Step 1's errors (downscale/uncertainty.py)"})
     data_vars["gpp_m"] = (("time", "y_500m", "x_500m"),
                           da.full((n, *coarse.shape), np.nan, chunks=(per, *cchunk), dtype=np.float32), gm_attrs)
     crs = ProjCRS.from_user_input(CRS)
@@ -348,7 +350,7 @@ def _fill(path: Path, product: str, region: Region, days: list[dt.date], chunks:
         t0 = time.time()
         mean, std = downscale_days(model, gm[a - first:b - first], static, region, land, engine=eng,
                                    members=params["members"], steps=params["steps"], seed=params["seed"],
-                                   conserve=params["conserve"])
+                                   conserve=params["conserve"], world=world, dates=days[a:b])
         t1 = time.time()
         group["gpp"][a:b] = mean
         if std is not None:

@@ -153,7 +153,8 @@ def _cube_task(path: str, tile: Region, area: Region, k: int, a: int, b: int, fi
     if model is not None:
         static = D.static_channels(world, ctx) if model.config.scheme == "s2" else None
         mean, std = downscale_days(model, gm, static, ctx, world.static(ctx).land, engine=eng,
-                                   members=params["members"], steps=params["steps"], seed=params["seed"])
+                                   members=params["members"], steps=params["steps"], seed=params["seed"],
+                                   world=world, dates=[first + dt.timedelta(d) for d in range(a, b)])
         inner = (slice(None), slice(FINE_PER_BLOCK, -FINE_PER_BLOCK), slice(FINE_PER_BLOCK, -FINE_PER_BLOCK))
         group["gpp"][a:b, fr, fc] = mean[inner]
         if std is not None:

@@ -326,9 +326,12 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
 
 def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarray | None, region: Region,
                    land: np.ndarray, *, engine=None, members: int = 1, steps: int | None = 10, seed: int = 0,
-                   conserve: bool = False, progress: Callable[[int, int], None] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray | None]:
+                   conserve: bool = False, progress: Callable[[int, int], None] | None = None,
+                   world=None, dates: list[dt.date] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean and spread (T, H, W) gC m-2 d-1 (NaN off land) for T days of GPP_M on a region.
+
+    With `world` and the T `dates`, the spread is the band a user sees (`uncertainty.user_band`,
+    Step 1's errors included, made once per season); without, the members' calibrated spread alone.
 
     `gpp_m_padded` (T, h + 6, w + 6): 500 m GPP_M of each day with a one-block halo, as
     `downscale_region` makes it; `static` from `data.static_channels` (S2) or None (S1). Day t
@@ -344,7 +347,24 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
         for t in range(len(pred)):
             pred[t] = np.clip(conserve_block_means(pred[t], gpp_m_padded[t][3:-3, 3:-3], region, land), 0.0, None)
     mean = np.where(land[None], pred.mean(axis=1), np.nan).astype(np.float32)
-    # the members' spread only: GPP_M's error needs each day's date (uncertainty.user_band)
-    std = np.where(land[None], np.stack([band(p, None, 0.0) for p in pred]), np.nan).astype(np.float32) \
-        if members > 1 else None
+    std = None
+    if members > 1:
+        if dates is not None and len(dates) != len(pred):
+            raise ValueError(f"downscale_days: {len(dates)} dates for {len(pred)} days of GPP_M")
+        by_season: dict = {}  # Step 1's errors depend on the day only through its season
+
+        def sigma(d):
+            from unique_core.gpp.error_model import SEASONS
+            from unique_core.downscale.uncertainty import step1_sigma
+
+            key = SEASONS[d.month]
+            if key not in by_season:
+                by_season[key] = step1_sigma(model, world, region, d, steps)
+            return by_season[key]
+
+        from unique_core.gpp.error_model import total_std
+
+        std = np.stack([total_std(p, sigma(dates[t])) if world is not None and dates is not None
+                        else band(p, None, 0.0) for t, p in enumerate(pred)])
+        std = np.where(land[None], std, np.nan).astype(np.float32)
     return mean, std

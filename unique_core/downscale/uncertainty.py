@@ -151,8 +151,18 @@ def band(members: np.ndarray, sigma_m: np.ndarray | None, a: float, sigma_l: np.
     return total_std(members, np.sqrt(var).astype(np.float32))
 
 
+def step1_sigma(model, world, region, date: dt.date, steps: int) -> np.ndarray:
+    """Step 1's part of the band (H, W): sqrt((a sigma_M)^2 + sigma_L^2) on a region and day. It depends
+    on the day only through its season (error_model.SEASONS), so a batch of days can share it."""
+    a = gpp_m_factor(model.config, steps)
+    var = landsat_sigma_field(world, region, date).astype(np.float64) ** 2
+    if a > 0:
+        var = var + (a * sigma_field(world, region, date).astype(np.float64)) ** 2
+    return np.sqrt(var).astype(np.float32)
+
+
 def user_band(model, world, region, date: dt.date, members: np.ndarray, steps: int) -> np.ndarray:
     """The band a user sees for scaled members (M, H, W) of `model` on a region and day."""
-    a = gpp_m_factor(model.config, steps)
-    return band(members, sigma_field(world, region, date) if a > 0 else None, a,
-                landsat_sigma_field(world, region, date))
+    from unique_core.gpp.error_model import total_std
+
+    return total_std(members, step1_sigma(model, world, region, date, steps))
