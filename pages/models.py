@@ -49,10 +49,18 @@ else:
                f"({', '.join(names)}); ensembles of {report['members']} members, DDIM {report['ddim_steps']}; "
                "90 % intervals from a block bootstrap over (tile, month). RMSE, MAE, bias and CRPS in gC m⁻² d⁻¹.")
     st.subheader(f"Ordinary days (every {report['cadence_days']}th day, whatever the clouds), against the truth")
-    st.dataframe(pd.DataFrame(E.heldout_rows(report, "ordinary")), hide_index=True)
+    def table(rows: list[dict]) -> pd.DataFrame:
+        """A method without an ensemble has no spread: an empty cell, not 'None'."""
+        df = pd.DataFrame(rows)
+        gaps = [c for c in df.columns if df[c].isna().any()]
+        df[gaps] = df[gaps].astype(object).where(df[gaps].notna(), "")
+        return df
+
+    st.dataframe(table(E.heldout_rows(report, "ordinary")), hide_index=True)
     st.caption("band spread/skill: the uncertainty band a user sees (std layer). " + LEGEND)
     st.subheader("Landsat-clear dates, against GPP_L on clear pixels (the paper's yardstick)")
-    st.dataframe(pd.DataFrame(E.heldout_rows(report, "clear_vs_gpp_l")), hide_index=True)
+    st.dataframe(table(E.heldout_rows(report, "clear_vs_gpp_l")), hide_index=True)
+    st.caption("band spread/skill here: the band without GPP_L's own error, since GPP_L is the reference.")
     targets = E.target_rows(report)
     if targets:
         st.subheader("Targets")
