@@ -349,22 +349,18 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
     mean = np.where(land[None], pred.mean(axis=1), np.nan).astype(np.float32)
     std = None
     if members > 1:
-        if dates is not None and len(dates) != len(pred):
-            raise ValueError(f"downscale_days: {len(dates)} dates for {len(pred)} days of GPP_M")
-        by_season: dict = {}  # Step 1's errors depend on the day only through its season
-
-        def sigma(d):
-            from unique_core.gpp.error_model import SEASONS
+        if dates is None or world is None:  # the members' calibrated spread alone
+            std = np.stack([band(p, None, 0.0) for p in pred])
+        else:
             from unique_core.downscale.uncertainty import step1_sigma
+            from unique_core.gpp.error_model import SEASONS, total_std
 
-            key = SEASONS[d.month]
-            if key not in by_season:
-                by_season[key] = step1_sigma(model, world, region, d, steps)
-            return by_season[key]
-
-        from unique_core.gpp.error_model import total_std
-
-        std = np.stack([total_std(p, sigma(dates[t])) if world is not None and dates is not None
-                        else band(p, None, 0.0) for t, p in enumerate(pred)])
+            if len(dates) != len(pred):
+                raise ValueError(f"downscale_days: {len(dates)} dates for {len(pred)} days of GPP_M")
+            by_season: dict = {}  # Step 1's errors depend on the day only through its season
+            for d in dates:
+                if SEASONS[d.month] not in by_season:
+                    by_season[SEASONS[d.month]] = step1_sigma(model, world, region, d, steps)
+            std = np.stack([total_std(p, by_season[SEASONS[d.month]]) for p, d in zip(pred, dates)])
         std = np.where(land[None], std, np.nan).astype(np.float32)
     return mean, std
