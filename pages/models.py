@@ -60,7 +60,7 @@ else:
     st.caption("band spread/skill: the uncertainty band a user sees (std layer). " + LEGEND)
     st.subheader("Landsat-clear dates, against GPP_L on clear pixels (the paper's yardstick)")
     st.dataframe(table(E.heldout_rows(report, "clear_vs_gpp_l")), hide_index=True)
-    st.caption("band spread/skill here: the band without GPP_L's own error, since GPP_L is the reference.")
+    st.caption(E.CLEAR_VS_GPP_L_NOTE)
     targets = E.target_rows(report)
     if targets:
         st.subheader("Targets")

@@ -839,6 +839,12 @@ HELDOUT_LABELS = {"gpp_m_bilinear": "GPP_M bilinear", "gpp_m_nearest": "GPP_M ne
                   "s3": "S3 diffusion (two-sided Landsat)", "s3_past": "S3 diffusion (past-only Landsat)"}
 
 
+CLEAR_VS_GPP_L_NOTE = ("S3's Landsat inputs hold the date's own scene (past-only and two-sided alike use the "
+                       "acquisition of the day itself), so on these dates it reproduces that scene's GPP_L: "
+                       "its score here is no test of it. The band here leaves out GPP_L's own error, GPP_L "
+                       "being the reference.")
+
+
 def heldout_markdown(report: dict) -> str:
     """The tables of docs/step2.md's held-out section, from an evaluate_heldout report."""
     f = lambda v, fmt=".3f": "" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, fmt)
@@ -855,6 +861,8 @@ def heldout_markdown(report: dict) -> str:
         md.append(f"{k['windows']} windows of 150 x 150 px on {len(report['split']['test_names'])} test tiles "
                   f"({k['blocks']} tile-month blocks for the bootstrap); ensembles of {report['members']} members, "
                   f"DDIM {report['ddim_steps']}.\n")
+        if kind == "clear_vs_gpp_l":
+            md.append(CLEAR_VS_GPP_L_NOTE + "\n")
         head = "| method | RMSE | 90 % CI | MAE | r | bias | CRPS |"
         sep = "| --- | --- | --- | --- | --- | --- | --- |"
         if ref == "truth":
