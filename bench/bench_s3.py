@@ -4,8 +4,9 @@
 
 Target (issue 11, 2 CPU cores): one 150 x 150 patch, DDIM 10, one member <= 0.5 s (sampling only,
 as bench_step2 measures S2). Also measured: the patch with its inputs (GPP_M, the Landsat stack of
-the 64 days around the day, interpolation and GPP_L), two-sided and past-only, and the load
-average at the time (these machines are shared: say it beside the numbers).
+the 64 days around the day, interpolation, GPP_L and GPP_M on the views' dates), two-sided and
+past-only, the inputs alone and their GPP_M-on-the-views part, and the load average at the time
+(these machines are shared: say it beside the numbers).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from common import report, timed  # noqa: E402
 from unique_core.downscale import data as D  # noqa: E402
 from unique_core.downscale import registry  # noqa: E402
 from unique_core.downscale.infer import downscale_region, sample_residual  # noqa: E402
-from unique_core.gpp.maps import gpp_m_map  # noqa: E402
+from unique_core.features import LANDSAT_MAX_GAP  # noqa: E402
+from unique_core.gpp.maps import gpp_m_map, landsat_stack  # noqa: E402
 from unique_core.gpp.registry import load_model  # noqa: E402
 from unique_core.grid import Region  # noqa: E402
 from unique_core.world import World  # noqa: E402
@@ -50,6 +52,12 @@ def main() -> None:
         s, _ = timed(lambda: downscale_region(s3, world, patch, DAY, gm_model, members=1, steps=10, variant=variant,
                                               gpp_l_model=gl_model), repeat=2)
         rows.append({"name": f"S3 patch, DDIM 10, inputs + sampling ({variant})", "seconds": s})
+    s, _ = timed(lambda: D.s3_inputs(world, patch, DAY, "two_sided", gl_model, gm_model), repeat=2)
+    rows.append({"name": "S3 patch, Landsat inputs + GPP_M on the views (two_sided)", "seconds": s})
+    gap = dt.timedelta(LANDSAT_MAX_GAP)
+    times, _, _ = landsat_stack(world, patch, DAY - gap, DAY + gap)
+    s, _ = timed(lambda: D.gpp_m_on_acquisitions(gm_model, world, patch, times), repeat=2)
+    rows.append({"name": "  of which GPP_M on the views' dates", "seconds": s})
     report("s3", rows, {"threads": THREADS, "day": DAY.isoformat(), "load_average": list(os.getloadavg()),
                         "parameters": int(sum(p.numel() for p in s3.net.parameters())),
                         "model": {k: s3.config.to_json()[k] for k in ("base", "mults", "base_map")}})

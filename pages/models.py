@@ -9,6 +9,15 @@ from unique_core.errors import UniqueError
 from unique_core.ui import cached, state
 from unique_core.viz import charts
 
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    """Held-out rows for display: a method without an ensemble has no spread, an empty cell, not 'None'."""
+    df = pd.DataFrame(rows)
+    gaps = [c for c in df.columns if df[c].isna().any()]
+    df[gaps] = df[gaps].astype(object).where(df[gaps].notna(), "")
+    return df
+
+
 sel = state.current()
 st.title("Models")
 state.source_banner(sel)
@@ -49,13 +58,6 @@ else:
                f"({', '.join(names)}); ensembles of {report['members']} members, DDIM {report['ddim_steps']}; "
                "90 % intervals from a block bootstrap over (tile, month). RMSE, MAE, bias and CRPS in gC m⁻² d⁻¹.")
     st.subheader(f"Ordinary days (every {report['cadence_days']}th day, whatever the clouds), against the truth")
-    def table(rows: list[dict]) -> pd.DataFrame:
-        """A method without an ensemble has no spread: an empty cell, not 'None'."""
-        df = pd.DataFrame(rows)
-        gaps = [c for c in df.columns if df[c].isna().any()]
-        df[gaps] = df[gaps].astype(object).where(df[gaps].notna(), "")
-        return df
-
     st.dataframe(table(E.heldout_rows(report, "ordinary")), hide_index=True)
     st.caption("band spread/skill: the uncertainty band a user sees (std layer). " + LEGEND)
     st.subheader("Landsat-clear dates, against GPP_L on clear pixels (the paper's yardstick)")

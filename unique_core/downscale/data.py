@@ -337,6 +337,20 @@ def evenly(items: list, n: int) -> list:
     return [items[k] for k in np.unique(np.round(np.linspace(0, len(items) - 1, n)).astype(int))]
 
 
+def gpp_m_on_acquisitions(gpp_m_model, world, region: Region, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GPP_M on each acquisition's date (times: ordinals, at least one): on the region's 500 m grid with a
+    one-block halo (K, h + 6, w + 6), and upsampled to its 30 m grid (K, H, W), from one vectorised series."""
+    from unique_core.gpp import maps
+
+    padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+    t = np.asarray(times)
+    series, days = maps.gpp_m_series(gpp_m_model, world, padded, dt.date.fromordinal(int(t.min())),
+                                     dt.date.fromordinal(int(t.max())))
+    on = {d.toordinal(): k for k, d in enumerate(days)}
+    coarse = series[[on[int(x)] for x in t]]
+    return coarse, np.stack([upsample(c, region) for c in coarse]).astype(np.float32)
+
+
 def make_s3_shard(world: World, region: Region, year: int, models, max_dates: int = S3_MAX_DATES) -> Path:
     """S3 samples of one box and year (cached npz): on each clear Landsat date, GPP_M, the target GPP_L
     on the clear pixels, and GPP_L from indices interpolated to the date WITH THE DATE'S OWN SCENE
@@ -364,16 +378,12 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
                       if s >= MIN_CLEAR and dt.date.fromordinal(int(t)).year == year], max_dates)
     out = {k: [] for k in S3_ARRAYS if k != "tile"}
     if targets:
-        padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
-        # GPP_M on every day of the acquisitions' span: the targets' own, and each view's for 'gpp_m_views'
-        span = [dt.date.fromordinal(int(times.min())), dt.date.fromordinal(int(times.max()))]
-        series, days = maps.gpp_m_series(m_model, world, padded, *span)
-        on = {d.toordinal(): k for k, d in enumerate(days)}
-        gpp_m_acq = np.stack([upsample(series[on[int(t)]], region) for t in times]).astype(np.float32)
+        # GPP_M on every acquisition's date: the targets' own, and each view's for 'gpp_m_views'
+        gpp_m_coarse, gpp_m_acq = gpp_m_on_acquisitions(m_model, world, region, times)
         pft = maps.pft_map(st.fractions)
         for k in targets:
             d = dt.date.fromordinal(int(times[k]))
-            gpp_m = series[on[int(times[k])]]
+            gpp_m = gpp_m_coarse[k]
             met = maps.met_inputs(world, region.fine, st.elevation, d)
             ok = clear[k] & land
             own = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
@@ -401,8 +411,7 @@ def s3_cond(up: np.ndarray, static: np.ndarray, gpp_l: np.ndarray, gpp_m_views: 
     """S3's conditioning (19, H, W) in network units: S2's channels, then the day's GPP_L from the
     interpolated indices (today's GPP_M where it is NaN) and GPP_M interpolated from the same views'
     dates (today's GPP_M where no clear view lies within 64 days: no change seen), and the days since /
-    until those views. Past-only:
-    days-until is always 'none' (65 days), whatever the data say.
+    until those views. Past-only: days-until is always 'none' (65 days), whatever the data say.
 
     Today's GPP_M minus GPP_M on the views is how much the 500 m signal changed since the field-level
     detail was seen. One function for training pairs and inference, so both see the same inputs.
@@ -453,12 +462,8 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, g
     views_m = np.full(gl.shape, np.nan, np.float32)
     used = P.usable_views(np.asarray(times), date, variant)
     if used.any():
-        padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
         t = np.asarray(times)[used]
-        first, last = dt.date.fromordinal(int(t.min())), dt.date.fromordinal(int(t.max()))
-        series, days = maps.gpp_m_series(gpp_m_model, world, padded, first, last)
-        on = {d.toordinal(): k for k, d in enumerate(days)}
-        acq = np.stack([upsample(series[on[int(x)]], region) for x in t]).astype(np.float32)
+        _, acq = gpp_m_on_acquisitions(gpp_m_model, world, region, t)
         # only the variant's views are passed (GPP_M is made for those alone), so all of them are usable
         views_m = P.interpolated_on_views(t, acq, clear[used], date, "two_sided")
     return gl, views_m, idx["days_since_clear"], idx["days_to_clear"]

@@ -143,22 +143,25 @@ def band(members: np.ndarray, sigma_m: np.ndarray | None, a: float, sigma_l: np.
     already scaled; sigma_M / sigma_L None: no such term."""
     from unique_core.gpp.error_model import total_std
 
-    var = np.zeros(members.shape[1:], np.float64)
+    return total_std(members, _step1(members.shape[1:], sigma_m, a, sigma_l))
+
+
+def _step1(shape: tuple[int, ...], sigma_m: np.ndarray | None, a: float, sigma_l: np.ndarray | None) -> np.ndarray:
+    """sqrt((a sigma_M)^2 + sigma_L^2) (H, W); a term that is None is left out."""
+    var = np.zeros(shape, np.float64)
     if sigma_m is not None:
         var = var + (a * np.asarray(sigma_m, np.float64)) ** 2
     if sigma_l is not None:
         var = var + np.asarray(sigma_l, np.float64) ** 2
-    return total_std(members, np.sqrt(var).astype(np.float32))
+    return np.sqrt(var).astype(np.float32)
 
 
 def step1_sigma(model, world, region, date: dt.date, steps: int) -> np.ndarray:
     """Step 1's part of the band (H, W): sqrt((a sigma_M)^2 + sigma_L^2) on a region and day. It depends
     on the day only through its season (error_model.SEASONS), so a batch of days can share it."""
     a = gpp_m_factor(model.config, steps)
-    var = landsat_sigma_field(world, region, date).astype(np.float64) ** 2
-    if a > 0:
-        var = var + (a * sigma_field(world, region, date).astype(np.float64)) ** 2
-    return np.sqrt(var).astype(np.float32)
+    sigma_l = landsat_sigma_field(world, region, date)
+    return _step1(sigma_l.shape, sigma_field(world, region, date) if a > 0 else None, a, sigma_l)
 
 
 def user_band(model, world, region, date: dt.date, members: np.ndarray, steps: int) -> np.ndarray:
