@@ -16,7 +16,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,11 +52,12 @@ def main() -> None:
                                               gpp_l_model=gl_model), repeat=2)
         rows.append({"name": f"S3 patch, DDIM 10, inputs + sampling ({variant})", "seconds": s})
     s, _ = timed(lambda: D.s3_inputs(world, patch, DAY, "two_sided", gl_model, gm_model), repeat=2)
-    rows.append({"name": "S3 patch, Landsat inputs + GPP_M on the views (two_sided)", "seconds": s})
+    rows.append({"name": "S3 patch, Landsat inputs + GPP_M with the views' vegetation (two_sided)", "seconds": s})
     gap = dt.timedelta(LANDSAT_MAX_GAP)
     times, _, _ = landsat_stack(world, patch, DAY - gap, DAY + gap)
-    s, _ = timed(lambda: D.gpp_m_on_acquisitions(gm_model, world, patch, times), repeat=2)
-    rows.append({"name": "  of which GPP_M on the views' dates", "seconds": s})
+    s, _ = timed(lambda: D.gpp_m_with_view_vegetation(gm_model, world, D.view_vegetation(world, patch, times), DAY),
+                 repeat=2)
+    rows.append({"name": "  of which GPP_M with the views' vegetation", "seconds": s})
     report("s3", rows, {"threads": THREADS, "day": DAY.isoformat(), "load_average": list(os.getloadavg()),
                         "parameters": int(sum(p.numel() for p in s3.net.parameters())),
                         "model": {k: s3.config.to_json()[k] for k in ("base", "mults", "base_map")}})

@@ -8,9 +8,10 @@ the withheld scene's GPP_L on its clear pixels (what a real-data user has; no te
 
 - the interpolated GPP_L S3 starts from;
 - that GPP_L plus GPP_M's whole change since the views (today's GPP_M minus GPP_M interpolated from
-  the views' dates, S3's `gpp_m_views` channel): the change STARFM adds;
+  the views' own dates, S3's channel in S3 data v2): the change STARFM adds;
 - that GPP_L plus GPP_M's vegetation change only: today's GPP_M minus GPP_M made with each view
-  date's MODIS indices and *today's* weather, interpolated from the same views;
+  date's MODIS indices and *today's* weather, interpolated from the same views (S3's
+  `gpp_m_view_vegetation` channel since S3 data v3, read from the shards);
 
 and, for each change, the least-squares factor on it and the share of the residual's variance it
 explains. Prints a table; writes nothing.
@@ -28,26 +29,8 @@ from unique_core.downscale import peers as P
 from unique_core.downscale.pipeline import s3_boxes
 from unique_core.gpp import maps
 from unique_core.gpp.registry import load_model
-from unique_core.grid import Region
 from unique_core.world import World
 from unique_core.world import climate as clim
-
-
-def view_indices(world, box: Region, times: np.ndarray):
-    """MODIS indices (smoothed, gap-filled) on each acquisition's date, on the box's 500 m grid + halo."""
-    padded = Region(box.name, box.brow0 - 1, box.bcol0 - 1, box.nbrows + 2, box.nbcols + 2)
-    observe, grid, fractions, elevation, land = maps.modis_observer(world, padded)
-    first, last = dt.date.fromordinal(int(times.min())), dt.date.fromordinal(int(times.max()))
-    pad = dt.timedelta(F.MODIS_MAX_GAP)
-    lo, hi = max(first - pad, dt.date(clim.FIRST_YEAR, 1, 1)), min(last + pad, dt.date(clim.LAST_YEAR, 12, 31))
-    days = [lo + dt.timedelta(k) for k in range((hi - lo).days + 1)]
-    vis, clear = maps.modis_stack(observe, days)
-    at = np.array([(dt.date.fromordinal(int(t)) - lo).days for t in times])
-    out = {}
-    for name, v in vis.items():
-        out[name], gap = F.smooth_gapfill(v, clear, at=at)
-    out["vi_gap_days"] = gap
-    return out, grid, elevation, land, maps.pft_map(fractions)
 
 
 def main() -> None:
@@ -59,16 +42,15 @@ def main() -> None:
         gap = dt.timedelta(F.LANDSAT_MAX_GAP)
         times, _, clear = maps.landsat_stack(world, box, max(dt.date(year, 1, 1) - gap, dt.date(clim.FIRST_YEAR, 1, 1)),
                                              min(dt.date(year, 12, 31) + gap, dt.date(clim.LAST_YEAR, 12, 31)))
-        vi, grid, elevation, land, pft = view_indices(world, box, times)
+        vv = D.view_vegetation(world, box, times)
+        # GPP_M on each acquisition's own date: its vegetation with its own weather
+        own = np.stack([D.gpp_m_with_view_vegetation(m_model, world, vv, dt.date.fromordinal(int(t)),
+                                                     np.arange(len(times)) == k)[1][0] for k, t in enumerate(times)])
         for s in D.load_s3_samples(world, [box], [year]):
-            met = maps.met_inputs(world, grid, elevation, s.date)
-            veg = np.stack([D.upsample(np.where(land > 0.5, m_model.predict(
-                {q: {**{n: vi[n][k] for n in vi}, **met, "pft": pft}[q] for q in m_model.features}).reshape(grid.shape),
-                np.nan), box) for k in range(len(times))]).astype(np.float32)
             keep = D.withheld(times, s.date)
             for variant in D.VARIANTS:
-                gl, gv, _, _ = (a.astype(np.float32) for a in s.views[variant])
-                gv_veg = P.interpolated_on_views(times[keep], veg[keep], clear[keep], s.date, variant)
+                gl, gv_veg, _, _ = (a.astype(np.float32) for a in s.views[variant])  # S3's channel (data v3)
+                gv = P.interpolated_on_views(times[keep], own[keep], clear[keep], s.date, variant)
                 ok = s.mask & np.isfinite(gl) & np.isfinite(gv) & np.isfinite(gv_veg)
                 e = (s.gpp_l - gl)[ok].astype(np.float64)
                 for name, x in ((names[0], None), (names[1], s.gpp_m_up - gv), (names[2], s.gpp_m_up - gv_veg)):

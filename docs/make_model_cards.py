@@ -107,11 +107,11 @@ def s3_section() -> list[str]:
     out = ["## downscale_s3: diffusion S3, temporal fusion (`weights.safetensors` + `config.json`)\n",
            f"- Conditional UNet, base {cfg['base']} channels, levels {cfg['mults']}, {c['parameters']:,} parameters; "
            f"inputs: {', '.join(cfg['channels'])}: S2's channels plus the day's GPP_L from Landsat indices "
-           "interpolated in time (the gpp_l_two_sided / gpp_l_past peers' code), GPP_M interpolated from the dates of "
-           "the same clear views with the same per-pixel weights (gpp_m_views: how much the 500 m signal changed "
-           "since), and the days since / until those views (past-only: days-until is always 'none', 65 days). One "
+           "interpolated in time (the gpp_l_two_sided / gpp_l_past peers' code), GPP_M made with the same clear views' "
+           "MODIS indices and the day's weather, interpolated with the same per-pixel weights (gpp_m_view_vegetation: "
+           "today's GPP_M minus it is how much the vegetation seen at 500 m changed since), and the days since / until those views (past-only: days-until is always 'none', 65 days). One "
            "network for both variants. Predicts the clear-day GPP_L's residual over "
-           f"{ {'gpp_l': 'the interpolated GPP_L', 'gpp_l_change': 'the interpolated GPP_L plus GPP_M change since its views'}.get(cfg.get('base_map'), 'bilinear GPP_M')} "
+           f"{ {'gpp_l': 'the interpolated GPP_L', 'gpp_l_change': 'the interpolated GPP_L plus GPP_M vegetation change since its views'}.get(cfg.get('base_map'), 'bilinear GPP_M')} "
            "(v-prediction, cosine schedule).",
            f"- Data: simulated Korea (seed {c['data_seed']}), {c['train_samples']} training and {c['val_samples']} "
            f"validation box-dates (6 x 6 km quarters of the training / validation tiles: "

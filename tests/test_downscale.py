@@ -278,7 +278,7 @@ def test_s3_pairs__the_target_scene_is_never_in_its_own_input():
         moved["ndvi"][0] = 0.0  # the scene 16 days before
         assert not np.array_equal(D.withheld_indices(times, moved, clear, day, variant)["ndvi"], ref["ndvi"])
     gm = np.broadcast_to(np.array([1.0, 2.0, 50.0, 4.0, 5.0], np.float32)[:, None, None], (5, 2, 2)).copy()
-    views_m = D.withheld_indices(times, vis, clear, day, "two_sided", gm)["gpp_m_views"]
+    views_m = D.withheld_indices(times, vis, clear, day, "two_sided", gm)["gpp_m_view_vegetation"]
     assert views_m[1, 1] == pytest.approx(3.0) and views_m[0, 0] == pytest.approx(1.0 + 16 / 24 * 3.0)  # not 50
     two = D.withheld_indices(times, vis, clear, day, "two_sided")
     assert two["days_since_clear"][0, 0] == 16 and two["days_since_clear"][1, 1] == 8
@@ -300,13 +300,13 @@ def test_s3_cond__channels_fill_and_the_past_variant_has_no_future():
     two = D.s3_cond(up, static, gl, gv, since, until, "two_sided")
     past = D.s3_cond(up, static, gl, gv, since, until, "past")
     assert two.shape == (len(D.channels("s3")), 8, 8) and np.isfinite(two).all()
-    views = D.channels("s3").index("gpp_m_views")
+    views = D.channels("s3").index("gpp_m_view_vegetation")
     assert two[views - 1, 0, 0] == pytest.approx(0.4) and two[views - 1, 1, 1] == pytest.approx(0.6)
     assert two[views, 0, 0] == pytest.approx(0.4) and two[views, 1, 1] == pytest.approx(0.5)
     assert two[-1, 1, 1] == pytest.approx(8 / 64) and np.allclose(past[-1], 65 / 64)
     base = D.s3_base(up, gl, "gpp_l")
     assert base[0, 0] == 4.0 and base[1, 1] == 6.0 and (D.s3_base(up, gl, "gpp_m") == up).all()
-    change = D.s3_base(up, gl, "gpp_l_change", gv)  # 6 + (4 - 5): GPP_M fell by 1 since the views
+    change = D.s3_base(up, gl, "gpp_l_change", gv)  # 6 + (4 - 5): GPP_M's vegetation lost 1 since the views
     assert change[0, 0] == 4.0 and change[1, 1] == pytest.approx(5.0)
     assert D.s3_base(up, gl, "gpp_l_change", gv + 10)[1, 1] == 0.0  # never below zero
     with pytest.raises(ValueError, match="choose one of"):
@@ -314,8 +314,9 @@ def test_s3_cond__channels_fill_and_the_past_variant_has_no_future():
 
 
 def test_s3_inputs__gpp_m_on_the_views_is_todays_gpp_m_where_today_is_the_view(world, small_region):
-    """On a Landsat date, a pixel clear that day is its own (only) view: S3's GPP_M-on-the-views channel
-    there equals the day's bilinear GPP_M, made independently by the daily GPP_M map, in both variants."""
+    """On a Landsat date, a pixel clear that day is its own (only) view: S3's channel of GPP_M with the
+    views' vegetation (and today's weather) there equals the day's bilinear GPP_M, made independently by
+    the daily GPP_M map, in both variants."""
     from unique_core.gpp.maps import gpp_m_map
     from unique_core.gpp.registry import load_model
 
@@ -332,6 +333,31 @@ def test_s3_inputs__gpp_m_on_the_views_is_todays_gpp_m_where_today_is_the_view(w
     assert np.isfinite(gv[seen]).all() and np.isfinite(gl).any()
     _, past, _, _ = D.s3_inputs(world, small_region, day, "past", l_model, m_model)
     np.testing.assert_allclose(past[own], up[own], rtol=1e-4, atol=1e-4)  # today's view is in the past too
+
+
+def test_s3_view_vegetation__the_views_indices_with_the_days_weather(world, small_region):
+    """GPP_M with a view's vegetation on another day is the daily GPP_M model fed that view date's MODIS
+    features (made independently, as the daily map makes them) and the other day's weather; it differs
+    from GPP_M on the view's own date by the weather alone."""
+    from unique_core.gpp import maps
+    from unique_core.gpp.registry import load_model
+
+    m_model = load_model("modis")
+    views = [dt.date(2023, 5, 2), dt.date(2023, 5, 18)]
+    today = dt.date(2023, 6, 11)
+    vv = D.view_vegetation(world, small_region, np.array([d.toordinal() for d in views]))
+    coarse, up = D.gpp_m_with_view_vegetation(m_model, world, vv, today)
+    assert up.shape == (2, *small_region.fine.shape) and coarse.shape == (2, *vv.grid.shape)
+    padded = D._padded(small_region)
+    for k, view in enumerate(views):
+        feats, grid, land = maps.modis_inputs(world, view, padded)
+        feats.update(maps.met_inputs(world, grid, vv.elevation, today))
+        expected = maps.predict_on(m_model, feats, land)
+        np.testing.assert_allclose(coarse[k], expected, rtol=1e-4, atol=1e-4)
+        own = maps.gpp_m_map(m_model, world, view, padded).values  # the view's own weather
+        assert np.nanmax(np.abs(own - coarse[k])) > 0.1
+    only = D.gpp_m_with_view_vegetation(m_model, world, vv, today, np.array([False, True]))[1]
+    np.testing.assert_array_equal(only[0], up[1])
 
 
 def test_s3__a_model_saved_as_safetensors_downscales_a_region_on_cpu(tmp_path, world, small_region):
@@ -360,9 +386,9 @@ def test_registry__a_model_trained_on_other_channels_is_refused_with_the_fix(tmp
     from unique_core.downscale import registry
     from unique_core.errors import ModelError
 
-    old = tuple(c for c in D.channels("s3") if c != "gpp_m_views")
+    old = tuple("gpp_m_views" if c == "gpp_m_view_vegetation" else c for c in D.channels("s3"))  # S3 data v2
     Downscaler(DownscaleConfig(scheme="s3", base=8, mults=(1, 2), channels=old)).save(tmp_path / "old")
-    with pytest.raises(ModelError, match=r"gpp_m_views.*unique downscale train --scheme s3"):
+    with pytest.raises(ModelError, match=r"gpp_m_view_vegetation.*unique downscale train --scheme s3"):
         registry.load("s3", tmp_path / "old")
     Downscaler(DownscaleConfig(scheme="s3", base=8, mults=(1, 2))).save(tmp_path / "new")
     assert registry.load("s3", tmp_path / "new").config.channels == D.channels("s3")

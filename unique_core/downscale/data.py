@@ -45,7 +45,7 @@ MIN_CLEAR = 0.3  # a date is used when this share of the tile's land is clear
 STATIC_CHANNELS = ("dem", "slope", "northness", "eastness", *(f"frac_{k}" for k in KEYS))
 
 
-S3_CHANNELS = ("gpp_l", "gpp_m_views", "days_since_clear", "days_to_clear")
+S3_CHANNELS = ("gpp_l", "gpp_m_view_vegetation", "days_since_clear", "days_to_clear")
 
 
 def channels(scheme: Scheme) -> tuple[str, ...]:
@@ -288,7 +288,7 @@ def random_crops(samples: list[Sample], size: int, batch: int, rng: np.random.Ge
 
 
 # ------------------------------------------------------------------ S3: temporal fusion with Landsat carried in time
-S3_DATA_VERSION = "2"
+S3_DATA_VERSION = "3"
 S3_BLOCKS = 4  # S3 samples come from 6 x 6 km quarters of the tiles: a quarter of the cost, more tiles per CPU minute
 S3_MAX_DATES = 18  # clear target dates per quarter-year, evenly spread over the year
 AGE_SCALE = float(F.LANDSAT_MAX_GAP)  # days -> network units; 'none within 64 days' is 65 / 64
@@ -315,18 +315,19 @@ def withheld(times: np.ndarray, date: dt.date) -> np.ndarray:
 
 
 def withheld_indices(times: np.ndarray, vis: dict[str, np.ndarray], clear: np.ndarray, date: dt.date,
-                     variant: str, gpp_m_acq: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                     variant: str, gpp_m_veg: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The Landsat indices and view ages an S3 training pair on `date` sees: interpolated per pixel from
     that pixel's clear views within 64 days, with the date's own scene left out (`withheld`), by the
-    peers' `interpolated_indices` (past: only the views before the day). With `gpp_m_acq` (30 m GPP_M on
-    each acquisition's date) also 'gpp_m_views': GPP_M interpolated from those same views."""
+    peers' `interpolated_indices` (past: only the views before the day). With `gpp_m_veg` (30 m GPP_M made
+    with each acquisition's vegetation and the day's weather, `gpp_m_with_view_vegetation`; finite at
+    least on the withheld views) also 'gpp_m_view_vegetation': that GPP_M interpolated from the same views."""
     from unique_core.downscale import peers as P
 
     keep = withheld(times, date)
     t = np.asarray(times)[keep]
     out = P.interpolated_indices(t, {v: a[keep] for v, a in vis.items()}, clear[keep], date, variant)
-    if gpp_m_acq is not None:
-        out["gpp_m_views"] = P.interpolated_on_views(t, gpp_m_acq[keep], clear[keep], date, variant)
+    if gpp_m_veg is not None:
+        out["gpp_m_view_vegetation"] = P.interpolated_on_views(t, gpp_m_veg[keep], clear[keep], date, variant)
     return out
 
 
@@ -337,25 +338,62 @@ def evenly(items: list, n: int) -> list:
     return [items[k] for k in np.unique(np.round(np.linspace(0, len(items) - 1, n)).astype(int))]
 
 
-def gpp_m_on_acquisitions(gpp_m_model, world, region: Region, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GPP_M on each acquisition's date (times: ordinals, at least one): on the region's 500 m grid with a
-    one-block halo (K, h + 6, w + 6), and upsampled to its 30 m grid (K, H, W), from one vectorised series."""
+def _padded(region: Region) -> Region:
+    """The region with a one-block halo, the grid GPP_M is made on before its exact bilinear upsampling."""
+    return Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+
+
+@dataclass(frozen=True)
+class ViewVegetation:
+    """GPP_M's vegetation features (MODIS indices, smoothed and gap-filled) on each acquisition's date,
+    on the region's 500 m grid with a one-block halo: what S3's `gpp_m_view_vegetation` is made from."""
+
+    region: Region
+    times: np.ndarray  # (K,) ordinals, ascending
+    indices: dict[str, np.ndarray]  # name -> (K, h + 6, w + 6)
+    grid: object
+    elevation: np.ndarray
+    land: np.ndarray
+    pft: np.ndarray
+
+
+def view_vegetation(world, region: Region, times: np.ndarray) -> ViewVegetation:
+    """The MODIS indices on each acquisition's date (times: ordinals, ascending, at least one), from one stack."""
     from unique_core.gpp import maps
 
-    padded = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
     t = np.asarray(times)
-    series, days = maps.gpp_m_series(gpp_m_model, world, padded, dt.date.fromordinal(int(t.min())),
-                                     dt.date.fromordinal(int(t.max())))
-    on = {d.toordinal(): k for k, d in enumerate(days)}
-    coarse = series[[on[int(x)] for x in t]]
-    return coarse, np.stack([upsample(c, region) for c in coarse]).astype(np.float32)
+    feats, grid, fractions, elevation, land = maps.modis_index_days(
+        world, _padded(region), [dt.date.fromordinal(int(x)) for x in t])
+    return ViewVegetation(region, t, feats, grid, elevation, land, maps.pft_map(fractions))
+
+
+def gpp_m_with_view_vegetation(gpp_m_model, world, vv: ViewVegetation, date: dt.date,
+                               which: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """GPP_M made with each chosen view date's vegetation and `date`'s weather, on the 500 m grid with
+    its halo (K', h + 6, w + 6) and upsampled to 30 m (K', H, W): what GPP_M would be on `date` had the
+    vegetation not changed since that view. Today's GPP_M minus this, interpolated over the views, is
+    GPP_M's vegetation change alone (its weather change, which the interpolated GPP_L already carries,
+    cancels). On the view's own date it is that day's GPP_M."""
+    from unique_core.gpp import maps
+
+    which = np.ones(len(vv.times), bool) if which is None else np.asarray(which, bool)
+    k = int(which.sum())
+    if k == 0:
+        return np.zeros((0, *vv.grid.shape), np.float32), np.zeros((0, *vv.region.fine.shape), np.float32)
+    met = maps.met_inputs(world, vv.grid, vv.elevation, date)
+    shape = (k, *vv.grid.shape)
+    feats = {**{n: a[which] for n, a in vv.indices.items()},
+             **{n: np.broadcast_to(a, shape) for n, a in met.items()}, "pft": np.broadcast_to(vv.pft, shape)}
+    coarse = np.where(vv.land[None] > 0.5, gpp_m_model.predict({q: feats[q] for q in gpp_m_model.features}),
+                      np.nan).astype(np.float32)
+    return coarse, np.stack([upsample(c, vv.region) for c in coarse]).astype(np.float32)
 
 
 def make_s3_shard(world: World, region: Region, year: int, models, max_dates: int = S3_MAX_DATES) -> Path:
     """S3 samples of one box and year (cached npz): on each clear Landsat date, GPP_M, the target GPP_L
     on the clear pixels, and GPP_L from indices interpolated to the date WITH THE DATE'S OWN SCENE
     WITHHELD (two-sided and past-only), with the days since / until the clear views used and GPP_M
-    (30 m) interpolated from those same views' dates.
+    (30 m) made with those same views' vegetation and the date's weather, interpolated alike.
 
     The interpolation and GPP_L use peers.interpolated_indices / gpp_l_from_indices, the code the
     gpp_l_two_sided / gpp_l_past peers and S3 inference run, on each pixel's own clear views.
@@ -378,20 +416,23 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
                       if s >= MIN_CLEAR and dt.date.fromordinal(int(t)).year == year], max_dates)
     out = {k: [] for k in S3_ARRAYS if k != "tile"}
     if targets:
-        # GPP_M on every acquisition's date: the targets' own, and each view's for 'gpp_m_views'
-        gpp_m_coarse, gpp_m_acq = gpp_m_on_acquisitions(m_model, world, region, times)
+        # the MODIS indices on every acquisition's date: the targets' own GPP_M, and the views' vegetation
+        vv = view_vegetation(world, region, times)
         pft = maps.pft_map(st.fractions)
         for k in targets:
             d = dt.date.fromordinal(int(times[k]))
-            gpp_m = gpp_m_coarse[k]
+            gpp_m = gpp_m_with_view_vegetation(m_model, world, vv, d, np.arange(len(times)) == k)[0][0]
+            near = withheld(times, d)
+            gpp_m_veg = np.full((len(times), *region.fine.shape), np.nan, np.float32)
+            gpp_m_veg[near] = gpp_m_with_view_vegetation(m_model, world, vv, d, near)[1]
             met = maps.met_inputs(world, region.fine, st.elevation, d)
             ok = clear[k] & land
             own = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
                                          "two_sided")  # the scene's own values on its clear pixels
             out["gpp_l"].append(np.where(ok, P.gpp_l_from_indices(l_model, own, met, pft, ok), np.nan).astype(np.float16))
             for variant in VARIANTS:
-                idx = withheld_indices(times, vis, clear, d, variant, gpp_m_acq)
-                views_m = idx.pop("gpp_m_views")
+                idx = withheld_indices(times, vis, clear, d, variant, gpp_m_veg)
+                views_m = idx.pop("gpp_m_view_vegetation")
                 out[variant].append(P.gpp_l_from_indices(l_model, idx, met, pft, land).astype(np.float16))
                 out[f"{variant}_since"].append(idx["days_since_clear"].astype(np.float16))
                 out[f"{variant}_m"].append(views_m.astype(np.float16))
@@ -409,12 +450,14 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
 def s3_cond(up: np.ndarray, static: np.ndarray, gpp_l: np.ndarray, gpp_m_views: np.ndarray, since: np.ndarray,
             until: np.ndarray, variant: str) -> np.ndarray:
     """S3's conditioning (19, H, W) in network units: S2's channels, then the day's GPP_L from the
-    interpolated indices (today's GPP_M where it is NaN) and GPP_M interpolated from the same views'
-    dates (today's GPP_M where no clear view lies within 64 days: no change seen), and the days since /
-    until those views. Past-only: days-until is always 'none' (65 days), whatever the data say.
+    interpolated indices (today's GPP_M where it is NaN), GPP_M with the same views' vegetation and
+    today's weather, interpolated alike (today's GPP_M where no clear view lies within 64 days: no
+    change seen), and the days since / until those views. Past-only: days-until is always 'none'
+    (65 days), whatever the data say.
 
-    Today's GPP_M minus GPP_M on the views is how much the 500 m signal changed since the field-level
-    detail was seen. One function for training pairs and inference, so both see the same inputs.
+    Today's GPP_M minus `gpp_m_views` is how much the vegetation seen at 500 m changed since the
+    field-level detail was seen; the weather's change, which the interpolated GPP_L already carries,
+    is not in it. One function for training pairs and inference, so both see the same inputs.
     """
     none = (F.LANDSAT_MAX_GAP + 1.0) / AGE_SCALE
     gl = np.where(np.isfinite(gpp_l), gpp_l, up)
@@ -429,8 +472,8 @@ BASE_MAPS = ("gpp_l", "gpp_m", "gpp_l_change")
 
 def s3_base(up: np.ndarray, gpp_l: np.ndarray, base_map: str, gpp_m_views: np.ndarray | None = None) -> np.ndarray:
     """The map S3's residual is added to: 'gpp_l': the interpolated GPP_L (today's GPP_M where it is NaN);
-    'gpp_m': today's GPP_M; 'gpp_l_change': that GPP_L plus how much GPP_M changed since its views
-    (today's GPP_M minus `gpp_m_views`; none where no view lies within 64 days), at least 0."""
+    'gpp_m': today's GPP_M; 'gpp_l_change': that GPP_L plus how much GPP_M's vegetation changed since
+    its views (today's GPP_M minus `gpp_m_views`; none where no view lies within 64 days), at least 0."""
     if base_map not in BASE_MAPS:
         raise ValueError(f"S3 base map {base_map!r}: choose one of {', '.join(BASE_MAPS)}")
     if base_map == "gpp_m":
@@ -446,10 +489,11 @@ def s3_base(up: np.ndarray, gpp_l: np.ndarray, base_map: str, gpp_m_views: np.nd
 
 def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, gpp_m_model
               ) -> tuple[np.ndarray, ...]:
-    """(GPP_L, GPP_M on the views, days since, days until) on a region and day from the acquisitions
-    within 64 days: the gpp_l_two_sided / gpp_l_past peers' inputs and model
-    (peers.interpolated_indices), and GPP_M (upsampled) on each acquisition's date interpolated with
-    the same per-pixel weights (peers.interpolated_on_views)."""
+    """(GPP_L, GPP_M with the views' vegetation, days since, days until) on a region and day from the
+    acquisitions within 64 days: the gpp_l_two_sided / gpp_l_past peers' inputs and model
+    (peers.interpolated_indices), and GPP_M (upsampled) made with each acquisition date's MODIS
+    indices and the day's weather (`gpp_m_with_view_vegetation`), interpolated with the same
+    per-pixel weights (peers.interpolated_on_views)."""
     from unique_core.downscale import peers as P
     from unique_core.gpp import maps
 
@@ -463,9 +507,9 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, g
     used = P.usable_views(np.asarray(times), date, variant)
     if used.any():
         t = np.asarray(times)[used]
-        _, acq = gpp_m_on_acquisitions(gpp_m_model, world, region, t)
+        _, veg = gpp_m_with_view_vegetation(gpp_m_model, world, view_vegetation(world, region, t), date)
         # only the variant's views are passed (GPP_M is made for those alone), so all of them are usable
-        views_m = P.interpolated_on_views(t, acq, clear[used], date, "two_sided")
+        views_m = P.interpolated_on_views(t, veg, clear[used], date, "two_sided")
     return gl, views_m, idx["days_since_clear"], idx["days_to_clear"]
 
 
@@ -473,8 +517,8 @@ def s3_inputs(world, region: Region, date: dt.date, variant: str, gpp_l_model, g
 class S3Sample(Sample):
     """An S3 training pair: a Sample plus the withheld-scene views of each variant.
 
-    views[variant] = (GPP_L interpolated without the target scene, GPP_M on the same views, days since,
-    days until), and each crop draws its variant at random, so one network learns both (the age
+    views[variant] = (GPP_L interpolated without the target scene, GPP_M with the same views'
+    vegetation, days since, days until), and each crop draws its variant at random, so one network learns both (the age
     channels say which).
     """
 

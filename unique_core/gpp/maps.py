@@ -243,20 +243,31 @@ def met_year(world: DataSource, grid: Grid, elevation: np.ndarray, days: list[dt
     return out
 
 
-def gpp_m_series(model, world: DataSource, region: Region, start: dt.date, end: dt.date, progress: Progress = None
-                 ) -> tuple[np.ndarray, list[dt.date]]:
-    """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
-    check_source_date(world, start)
-    check_source_date(world, end)
+def modis_index_days(world: DataSource, region: Region, days: list[dt.date], progress: Progress = None
+                     ) -> tuple[dict[str, np.ndarray], Grid, np.ndarray, np.ndarray, np.ndarray]:
+    """GPP_M's vegetation features (smoothed, gap-filled indices and the gap length; each (T, h, w)) on
+    the given days (ascending), from one MODIS stack over their span and its 16-day margins, and the
+    grid, fractions, elevation and land share they lie on."""
+    check_source_date(world, days[0])
+    check_source_date(world, days[-1])
     observe, grid, fractions, elevation, land = modis_observer(world, region)
-    days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
-    stack_days = _days(world, start, F.MODIS_MAX_GAP, 0)[:-1] + days + _days(world, end, 0, F.MODIS_MAX_GAP)[1:]
+    span = [days[0] + dt.timedelta(k) for k in range((days[-1] - days[0]).days + 1)]
+    stack_days = _days(world, days[0], F.MODIS_MAX_GAP, 0)[:-1] + span + _days(world, days[-1], 0, F.MODIS_MAX_GAP)[1:]
     vis, clear = modis_stack(observe, stack_days, progress)
-    at = np.array([stack_days.index(d) for d in days])
+    first = stack_days.index(days[0])
+    at = np.array([first + (d - days[0]).days for d in days])
     feats: dict[str, np.ndarray] = {}
     for name, v in vis.items():
         feats[name], gap = F.smooth_gapfill(v, clear, at=at)
     feats["vi_gap_days"] = gap
+    return feats, grid, fractions, elevation, land
+
+
+def gpp_m_series(model, world: DataSource, region: Region, start: dt.date, end: dt.date, progress: Progress = None
+                 ) -> tuple[np.ndarray, list[dt.date]]:
+    """Daily GPP_M (T, h, w) on a region's 500 m grid from `start` to `end` (inclusive), vectorised."""
+    days = [start + dt.timedelta(k) for k in range((end - start).days + 1)]
+    feats, grid, fractions, elevation, land = modis_index_days(world, region, days, progress)
     feats.update(met_year(world, grid, elevation, days))
     feats["pft"] = np.broadcast_to(pft_map(fractions), (len(days), *grid.shape))
     gpp = model.predict({k: feats[k] for k in model.features})
