@@ -239,6 +239,31 @@ def test_check_spread_setting__refuses_uncalibrated_member_and_step_counts():
         check_spread_setting(model, 4, 50)
 
 
+def test_error_model__the_towers_random_error_is_taken_out_of_the_residuals(tmp_path):
+    """sigma^2 = mean(residual^2) - mean(randunc^2), never below a quarter of the residuals' mean square;
+    rows without a random error subtract nothing; a sample without the column keeps the raw RMSE."""
+    import pandas as pd
+
+    from unique_core.gpp import error_model as E
+
+    folder = tmp_path / "models"
+    (folder / "gpp_landsat").mkdir(parents=True)
+    rows = {"date": ["2021-07-01"] * 4 + ["2021-01-05"] * 2, "pft_name": ["DBF"] * 4 + ["ENF"] * 2,
+            "gpp": [5.0, 5.0, 5.0, 5.0, 1.0, 1.0], "pred_lightgbm": [7.0, 3.0, 6.0, 4.0, 1.5, 0.5],
+            "nee_randunc": [1.0, 1.0, np.nan, 1.0, 0.9, 0.9]}
+    pd.DataFrame(rows).to_csv(E.cv_file(folder, "landsat"), index=False)
+    t = E.error_table(folder, "landsat")
+    # DBF in summer: residuals 2, -2, 1, -1 -> mean square 2.5; noise (1, 1, 0, 1) -> 0.75; sqrt(1.75)
+    assert t["by_pft_season"]["DBF"]["JJA"] == [pytest.approx(np.sqrt(1.75)), 4]
+    # ENF: mean square 0.25, noise 0.81: the floor, a quarter of 0.25 -> 0.25
+    assert t["by_pft"]["ENF"][0] == pytest.approx(0.25)
+    assert t["tower_noise_removed"] and t["raw_global"] == pytest.approx(np.sqrt(10.5 / 6))
+    assert t["global"][0] == pytest.approx(np.sqrt((10.5 - 3.0 - 1.62) / 6))
+    pd.DataFrame(rows).drop(columns="nee_randunc").to_csv(E.cv_file(folder, "landsat"), index=False)
+    raw = E.error_table(folder, "landsat")
+    assert not raw["tower_noise_removed"] and raw["by_pft_season"]["DBF"]["JJA"][0] == pytest.approx(np.sqrt(2.5))
+
+
 def test_error_model__table_fallbacks_and_total_band(tmp_path):
     from unique_core.gpp import error_model as E
 

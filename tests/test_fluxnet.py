@@ -58,6 +58,21 @@ def test_read__missing_column_names_column_and_file(tmp_path):
         fluxnet.read_fluxnet(no_qc)
 
 
+def test_read__a_siberian_winter_is_read_and_an_impossible_one_refused(tmp_path):
+    """Daily air temperature is bounded by the physical range (-90 to 60 degC), not by Korea's: a winter
+    day averaging -62 degC (Yakutia) is data, -95 degC is refused with the column and the line."""
+    path = tmp_path / "FLX_RU-Ykt_FLUXNET2015_FULLSET_DD_2019-2019_1-4.csv"
+    frame = {"TIMESTAMP": ["20190101", "20190102"], "GPP_NT_VUT_REF": [0.0, 0.0], "NEE_VUT_REF_QC": [1.0, 1.0],
+             "NEE_VUT_REF_RANDUNC": [0.05, -9999], "TA_F": [-62.0, -58.5]}
+    pd.DataFrame(frame).to_csv(path, index=False)
+    df = fluxnet.read_fluxnet(path)
+    assert df["ta"].tolist() == [-62.0, -58.5]
+    assert df["nee_randunc"].iloc[0] == 0.05 and np.isnan(df["nee_randunc"].iloc[1])  # -9999: missing
+    pd.DataFrame({**frame, "TA_F": [-62.0, -95.0]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"RU-Ykt.*column TA_F outside the plausible -90 to 60 degC: line 3"):
+        fluxnet.read_fluxnet(path)
+
+
 @pytest.mark.parametrize("content, message", [("not,a\\ncsv,,,\\x00", "TIMESTAMP"), ("", "not a readable CSV")])
 def test_read__garbage_files(tmp_path, content, message):
     path = tmp_path / "FLX_XX-Gbg_FLUXNET2015_FULLSET_DD_2019-2019_1-4.csv"

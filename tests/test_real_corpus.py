@@ -277,6 +277,9 @@ def test_fluxnet__real_subset_dd_days_passing_qc(name):
     assert df["qc_pass"].sum() == keep.sum() and len(df) == len(raw)
     assert df.loc[df["qc_pass"], "gpp"].mean() == pytest.approx(raw.loc[keep, "GPP_NT_VUT_REF"].mean())
     assert df["site_id"].iloc[0] == name[4:10] and df["vpd"].max() < 40  # hPa
+    unc = raw["NEE_VUT_REF_RANDUNC"].where(raw["NEE_VUT_REF_RANDUNC"] != -9999)  # the daily NEE's random error
+    np.testing.assert_allclose(df["nee_randunc"], unc)
+    assert 0.01 < df["nee_randunc"].mean() < 1.0  # gC m-2 d-1: small beside a day's GPP
 
 
 def test_fluxnet__real_fluxdatakit_reexport():
@@ -287,6 +290,7 @@ def test_fluxnet__real_fluxdatakit_reexport():
     assert df.attrs["qc_column"] == "GPP_NT_VUT_REF_QC"
     np.testing.assert_allclose(df["ta"], raw["TA_F_MDS"])
     assert df["qc_pass"].sum() == ((raw["GPP_NT_VUT_REF_QC"] >= 0.8) & raw["GPP_NT_VUT_REF"].notna()).sum()
+    assert "NEE_VUT_REF_RANDUNC" not in raw and df["nee_randunc"].isna().all()  # optional: missing, not an error
 
 
 @pytest.mark.parametrize("step, word", [("MM", "a monthly"), ("YY", "a yearly")])

@@ -68,7 +68,8 @@ def gpp_cv(sensor: Sensor = typer.Option(..., "--sensor"),
         from unique_core.io.export import export_csv
 
         sample = res.predictions.sample(min(20000, len(res.predictions)), random_state=0)
-        export_csv(sample[["site_id", "date", "pft_name", "fold", "gpp", "pred_lightgbm", "pred_mod17"]], predictions)
+        cols = ["site_id", "date", "pft_name", "fold", "gpp", "nee_randunc", "pred_lightgbm", "pred_mod17"]
+        export_csv(sample[[c for c in cols if c in sample]], predictions)
     for method, m in res.summary.items():
         o = m["overall"]
         typer.echo(f"{method:<12} r {o['r']:.3f}  RMSE {o['rmse']:.3f}  bias {o['bias']:+.3f}  R2 {o['r2']:.3f}  "

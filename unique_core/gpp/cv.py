@@ -72,7 +72,7 @@ def metrics_by_pft(df: pd.DataFrame, col: str) -> dict:
 @dataclass
 class CVResult:
     sensor: str
-    predictions: pd.DataFrame  # site_id, date, pft_name, fold, gpp, pred_<method>
+    predictions: pd.DataFrame  # site_id, date, pft_name, fold, gpp, nee_randunc (if read), pred_<method>
     summary: dict  # method -> {"overall": metrics, "by_pft": {...}}
     seconds: float
 
@@ -110,7 +110,8 @@ def cross_validate(table: pd.DataFrame, sensor: Sensor, *, n_folds: int = 20, pa
         cols += ["pred_mod17", "pred_climatology"]
     summary = {c.removeprefix("pred_"): {"overall": metrics(rows["gpp"], rows[c]), "by_pft": metrics_by_pft(rows, c)}
                for c in cols}
-    keep = ["site_id", "date", "pft_name", "igbp", "lat", "lon", "fold", "gpp", *cols]
+    keep = ["site_id", "date", "pft_name", "igbp", "lat", "lon", "fold", "gpp",
+            *(["nee_randunc"] if "nee_randunc" in rows else []), *cols]
     return CVResult(sensor, rows[keep].reset_index(drop=True), summary, time.time() - t0)
 
 

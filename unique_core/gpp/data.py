@@ -91,7 +91,7 @@ def site_days(folder: str | Path, sensor: F.Sensor, site: pd.Series, *, min_qc: 
     table = pd.DataFrame({**{k: np.asarray(v) for k, v in feats.items()}, **mf}, index=full_days)
     table["pft"] = F.pft_code(site["pft_name"])
     flux = flux.set_index("date")
-    out = table.join(flux[["gpp", "gpp_nt", "gpp_dt", "nee_qc", "qc_pass"]], how="inner").reset_index(names="date")
+    out = table.join(flux[["gpp", "gpp_nt", "gpp_dt", "nee_qc", "nee_randunc", "qc_pass"]], how="inner").reset_index(names="date")
     out.insert(0, "site_id", sid)
     out["lat"], out["lon"], out["igbp"], out["pft_name"] = site["lat"], site["lon"], site["igbp"], site["pft_name"]
     return out

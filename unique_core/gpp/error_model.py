@@ -5,7 +5,18 @@ and learns GPP_L. Against the truth, Step 1's errors come on top. This error mod
 root-mean-square residual of a shipped Step 1 model in its 20-fold spatial cross-validation
 (held-out towers, assets/models/gpp_<sensor>/cv_predictions_sample.csv) by plant type and
 season; a combination with fewer than MIN_COUNT residuals falls back to the plant type over
-the year, then to all. Two are used (downscale/uncertainty.py):
+the year, then to all.
+
+A tower's daily GPP is not the truth either: its random error (FLUXNET's NEE_VUT_REF_RANDUNC,
+which the night-time partitioning passes to GPP unchanged) is in every residual, but not in the
+model's error at a pixel. Where the sample carries it (`nee_randunc`), its mean square is taken
+from the residuals' (independent errors add in variance; the random error as FLUXNET estimates it,
+after Richardson et al. 2006), never leaving less than MIN_SHARE of it; rows without it subtract
+nothing:
+
+    sigma^2 = max(mean(residual^2) - mean(randunc^2), MIN_SHARE mean(residual^2))
+
+Two error models are used (downscale/uncertainty.py):
 
     std_total = sqrt(s^2 (M + 1) / M + (a sigma_M)^2 + sigma_L^2)
 
@@ -27,6 +38,7 @@ import numpy as np
 from unique_core.errors import ModelError
 
 MIN_COUNT = 50
+MIN_SHARE = 0.25  # the tower noise taken out never leaves less than a quarter of the residuals' mean square
 SEASONS = {12: "DJF", 1: "DJF", 2: "DJF", 3: "MAM", 4: "MAM", 5: "MAM", 6: "JJA", 7: "JJA", 8: "JJA",
            9: "SON", 10: "SON", 11: "SON"}
 
@@ -47,24 +59,37 @@ def cv_file(models_dir: str | Path | None = None, sensor: str = "modis") -> Path
 def _fit(path: str, mtime_ns: int, sensor: str = "modis") -> dict:
     import pandas as pd
 
-    d = pd.read_csv(path, usecols=["date", "pft_name", "gpp", "pred_lightgbm"])
+    columns = pd.read_csv(path, nrows=0).columns
+    noisy = "nee_randunc" in columns
+    d = pd.read_csv(path, usecols=["date", "pft_name", "gpp", "pred_lightgbm", *(["nee_randunc"] if noisy else [])])
     d = d[np.isfinite(d["gpp"]) & np.isfinite(d["pred_lightgbm"])]
     if d.empty:
         raise ModelError(f"{path}: no finite cross-validation predictions to fit the GPP_{sensor[0].upper()} error "
                          f"model from; rerun `unique gpp cv --sensor {sensor}`")
     res2 = (d["pred_lightgbm"] - d["gpp"]) ** 2
+    noise2 = (d["nee_randunc"].fillna(0.0) ** 2) if noisy else pd.Series(0.0, index=d.index)
     season = pd.to_datetime(d["date"].astype(str)).dt.month.map(SEASONS)
-    out = {"global": [float(np.sqrt(res2.mean())), int(len(d))], "by_pft": {}, "by_pft_season": {}}
-    for pft, g in res2.groupby(d["pft_name"]):
-        out["by_pft"][pft] = [float(np.sqrt(g.mean())), int(len(g))]
-    for (pft, s), g in res2.groupby([d["pft_name"], season]):
-        out["by_pft_season"].setdefault(pft, {})[s] = [float(np.sqrt(g.mean())), int(len(g))]
+
+    def cell(rows) -> list:
+        r2, n2 = float(res2[rows].mean()), float(noise2[rows].mean())
+        return [float(np.sqrt(max(r2 - n2, MIN_SHARE * r2))), int(rows.sum())]
+
+    everything = pd.Series(True, index=d.index)
+    out = {"global": cell(everything), "by_pft": {}, "by_pft_season": {},
+           "tower_noise_removed": bool(noisy), "raw_global": float(np.sqrt(res2.mean()))}
+    for pft in d["pft_name"].unique():
+        rows = d["pft_name"] == pft
+        out["by_pft"][pft] = cell(rows)
+        for s in season[rows].unique():
+            out["by_pft_season"].setdefault(pft, {})[s] = cell(rows & (season == s))
     return out
 
 
 def error_table(models_dir: str | Path | None = None, sensor: str = "modis") -> dict:
-    """{'global': [rmse, n], 'by_pft': {pft: [rmse, n]}, 'by_pft_season': {pft: {season: [rmse, n]}}}
-    of the GPP_M (sensor 'modis') or GPP_L ('landsat') model's spatial cross-validation."""
+    """{'global': [rmse, n], 'by_pft': {pft: [rmse, n]}, 'by_pft_season': {pft: {season: [rmse, n]}},
+    'tower_noise_removed': bool, 'raw_global': the residuals' RMSE with the noise in} of the GPP_M
+    (sensor 'modis') or GPP_L ('landsat') model's spatial cross-validation, the towers' own random
+    error taken out where the predictions carry it."""
     path = cv_file(models_dir, sensor)
     if not path.exists():
         raise ModelError(f"{path}: the GPP_{sensor[0].upper()} cross-validation predictions are missing; "

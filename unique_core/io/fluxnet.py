@@ -29,6 +29,7 @@ from unique_core.sources.sitefiles import MISSING, TIMESTAMP, file_name, fullset
 
 # Standard column names (FLUXNET / ONEFlux)
 QC = "NEE_VUT_REF_QC"
+RANDUNC = "NEE_VUT_REF_RANDUNC"  # random uncertainty (1 sd) of the daily NEE, gC m-2 d-1; optional
 GPP_NT = "GPP_NT_VUT_REF"
 GPP_DT = "GPP_DT_VUT_REF"
 TA, SW, VPD, P = "TA_F", "SW_IN_F", "VPD_F", "P_F"
@@ -56,11 +57,13 @@ MAX_FILE_BYTES = 256 * 1024**2
 # Alternatives where re-exports rename a column (FluxDataKit: TA_F_MDS, no NEE_VUT_REF_QC).
 ALIASES = {TA: ("TA_F", "TA_F_MDS"), SW: ("SW_IN_F", "SW_IN_F_MDS"), VPD: ("VPD_F", "VPD_F_MDS"), P: ("P_F",),
            QC: ("NEE_VUT_REF_QC", "GPP_NT_VUT_REF_QC")}
-# Plausible daily values (units as FLUXNET stores them); outside them the file is refused.
-BOUNDS = {GPP_NT: (-15.0, 40.0), GPP_DT: (-15.0, 40.0), QC: (0.0, 1.0), TA: (-60.0, 50.0), SW: (-5.0, 500.0),
-          VPD: (0.0, 100.0), P: (0.0, 1000.0), TA_ERA: (-60.0, 50.0), SW_ERA: (-5.0, 500.0), VPD_ERA: (0.0, 100.0),
-          P_ERA: (0.0, 1000.0)}
-_UNITS = {GPP_NT: "gC m-2 d-1", GPP_DT: "gC m-2 d-1", QC: "fraction of good half-hours", TA: "degC",
+# Plausible daily values (units as FLUXNET stores them); outside them the file is refused. Air
+# temperature takes the physical range of the ERA5 readers (-90 to 60 degC): a Siberian winter day
+# can average below -60 degC.
+BOUNDS = {GPP_NT: (-15.0, 40.0), GPP_DT: (-15.0, 40.0), QC: (0.0, 1.0), RANDUNC: (0.0, 50.0), TA: (-90.0, 60.0),
+          SW: (-5.0, 500.0), VPD: (0.0, 100.0), P: (0.0, 1000.0), TA_ERA: (-90.0, 60.0), SW_ERA: (-5.0, 500.0),
+          VPD_ERA: (0.0, 100.0), P_ERA: (0.0, 1000.0)}
+_UNITS = {GPP_NT: "gC m-2 d-1", GPP_DT: "gC m-2 d-1", QC: "fraction of good half-hours", RANDUNC: "gC m-2 d-1", TA: "degC",
           SW: "W m-2", VPD: "hPa", P: "mm d-1", TA_ERA: "degC", SW_ERA: "W m-2", VPD_ERA: "hPa", P_ERA: "mm d-1"}
 
 
@@ -148,7 +151,8 @@ def read_fluxnet(path: str | Path, *, min_qc: float = 0.8, partition: Partition 
                  site_id: str | None = None) -> pd.DataFrame:
     """One site's days as a table: date, gpp (the chosen partition), QC, meteorology.
 
-    Columns: site_id, date, gpp, gpp_nt, gpp_dt (gC m-2 d-1), nee_qc (0-1), qc_pass, ta (degC),
+    Columns: site_id, date, gpp, gpp_nt, gpp_dt (gC m-2 d-1), nee_qc (0-1), qc_pass, nee_randunc (the
+    daily NEE's random uncertainty, 1 sd in gC m-2 d-1; NaN where the file has no NEE_VUT_REF_RANDUNC), ta (degC),
     sw (W m-2), vpd (hPa), precip (mm d-1), and the reanalysis columns ta_era, sw_era, vpd_era,
     precip_era where the file has them (NaN if not). Every day is returned; `qc_pass` says whether
     it meets `min_qc` and has a GPP value. FluxDataKit re-exports (ISO dates, TA_F_MDS, the GPP's own
@@ -171,7 +175,8 @@ def read_fluxnet(path: str | Path, *, min_qc: float = 0.8, partition: Partition 
                 "choose --partition NT" if col == GPP_DT and GPP_NT in header else "is it a FLUXNET daily (DD) file?")
             raise DataError(f"{path}: column {col!r} is missing ({hint})")
     _ragged(path, len(header))
-    names = {n: _pick(header, n) for n in (QC, GPP_NT, GPP_DT, TA, SW, VPD, P, TA_ERA, SW_ERA, VPD_ERA, P_ERA)}
+    names = {n: _pick(header, n) for n in (QC, GPP_NT, GPP_DT, RANDUNC, TA, SW, VPD, P, TA_ERA, SW_ERA, VPD_ERA,
+                                           P_ERA)}
     wanted = [TIMESTAMP] + sorted({c for c in names.values() if c})
     try:
         raw = pd.read_csv(path, usecols=wanted, dtype=str, keep_default_na=False)
@@ -219,7 +224,7 @@ def read_fluxnet(path: str | Path, *, min_qc: float = 0.8, partition: Partition 
                         "VPD looks like kPa; FLUXNET stores hPa (multiply by 10)")
     out = pd.DataFrame({
         "site_id": site_id or site_id_from_name(path) or path.stem,
-        "date": dates.dt.date, "gpp": gpp, "gpp_nt": nt, "gpp_dt": dtp, "nee_qc": qc,
+        "date": dates.dt.date, "gpp": gpp, "gpp_nt": nt, "gpp_dt": dtp, "nee_qc": qc, "nee_randunc": col(RANDUNC),
         "ta": ta, "sw": col(SW), "vpd": vpd, "precip": col(P),
         "ta_era": col(TA_ERA), "sw_era": col(SW_ERA), "vpd_era": col(VPD_ERA), "precip_era": col(P_ERA)})
     out["qc_pass"] = (qc >= min_qc) & gpp.notna()
