@@ -27,7 +27,7 @@ from unique_core import features as F
 from unique_core.atomic import atomic_path
 from unique_core.cache import npz_intact
 from unique_core.config import cache_dir
-from unique_core.grid import FRAME, Region
+from unique_core.grid import FRAME, Grid, Region
 from unique_core.landcover import KEYS
 from unique_core.qa import landsat_clear
 from unique_core.resample import bilinear
@@ -351,7 +351,7 @@ class ViewVegetation:
     region: Region
     times: np.ndarray  # (K,) ordinals, ascending
     indices: dict[str, np.ndarray]  # name -> (K, h + 6, w + 6)
-    grid: object
+    grid: Grid
     elevation: np.ndarray
     land: np.ndarray
     pft: np.ndarray
@@ -421,10 +421,14 @@ def make_s3_shard(world: World, region: Region, year: int, models, max_dates: in
         pft = maps.pft_map(st.fractions)
         for k in targets:
             d = dt.date.fromordinal(int(times[k]))
-            gpp_m = gpp_m_with_view_vegetation(m_model, world, vv, d, np.arange(len(times)) == k)[0][0]
             near = withheld(times, d)
+            which = near.copy()
+            which[k] = True  # one prediction: the target's own GPP_M and the withheld views' vegetation
+            coarse, up = gpp_m_with_view_vegetation(m_model, world, vv, d, which)
+            own_at = int(which[:k].sum())
+            gpp_m = coarse[own_at]
             gpp_m_veg = np.full((len(times), *region.fine.shape), np.nan, np.float32)
-            gpp_m_veg[near] = gpp_m_with_view_vegetation(m_model, world, vv, d, near)[1]
+            gpp_m_veg[near] = np.delete(up, own_at, axis=0)
             met = maps.met_inputs(world, region.fine, st.elevation, d)
             ok = clear[k] & land
             own = P.interpolated_indices(times[k:k + 1], {v: a[k:k + 1] for v, a in vis.items()}, clear[k:k + 1], d,
