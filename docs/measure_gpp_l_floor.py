@@ -38,8 +38,12 @@ YEAR, CADENCE, MAX_CLEAR = 2023, 10, 6  # the held-out evaluation's days (its bu
 
 def gpp_l_on_true_indices(world: World, tile, date: dt.date, l_model) -> np.ndarray:
     """GPP_L (H, W) from the day's own cloud-free simulated reflectance: a view on every day."""
+    return gpp_l_from_reflectance(world, tile, date, world.day(tile, date).reflectance, l_model)
+
+
+def gpp_l_from_reflectance(world: World, tile, date: dt.date, refl: np.ndarray, l_model) -> np.ndarray:
+    """GPP_L (H, W) from a cloud-free reflectance (6, H, W: blue, green, red, nir, swir1, swir2)."""
     st = world.static(tile)
-    refl = world.day(tile, date).reflectance  # blue, green, red, nir, swir1, swir2
     vis = F.vegetation_indices(refl[0], refl[2], refl[3], refl[4])
     zero = np.zeros(st.land.shape, np.float32)
     feats = {**vis, "days_since_clear": zero, "days_to_clear": zero,

@@ -44,6 +44,23 @@ def test_day__region_alone_equals_cut_from_larger(world, small_region):
     np.testing.assert_array_equal(alone.reflectance, large.reflectance[:, rows, cols])
 
 
+def test_day__parcel_draws_move_only_the_crops(world, small_region):
+    """Replacing the parcels' calendar draws (the S2 floor diagnostic) changes crop pixels and nothing else."""
+    st = world.static(small_region)
+    own = world.day(small_region, SUMMER)
+    np.testing.assert_array_equal(world.day(small_region, SUMMER, parcel=st.parcel).gpp, own.gpp)
+    crops = st.fractions[[class_index("field"), class_index("paddy")]].sum(0) > 0
+    assert crops.any() and (~crops & st.land).any()
+    summer_crop = world.day(small_region, SUMMER, parcel=0.1)  # dry fields: one summer crop
+    vegetables = world.day(small_region, SUMMER, parcel=0.9)  # dry fields: spring and autumn vegetables
+    for d in (summer_crop, vegetables):
+        np.testing.assert_array_equal(d.gpp[~crops], own.gpp[~crops])
+    dry = (st.fractions[class_index("field")] == 1.0) & (st.elevation < 550)
+    assert dry.any()
+    # late July: the summer crop is green, the spring vegetables are harvested and the autumn ones unsown
+    assert summer_crop.gpp[dry].mean() > 2.0 * vegetables.gpp[dry].mean()
+
+
 def test_modis__region_alone_equals_cut_from_larger(world, small_region):
     big = Region("big3", small_region.brow0 - 1, small_region.bcol0 - 1, 4, 4)
     alone = world.modis(small_region, SUMMER)

@@ -148,16 +148,23 @@ class World:
         return self.modis(FRAME, date, static=pad_coarse(self.static_coarse_country(), halo))
 
     # ---------------------------------------------------------------- dynamic
-    def day(self, region: Region | Grid, date: dt.date) -> Day:
-        """Meteorology, true GPP and surface reflectance of one day at 30 m."""
+    def day(self, region: Region | Grid, date: dt.date, *, parcel: np.ndarray | float | None = None) -> Day:
+        """Meteorology, true GPP and surface reflectance of one day at 30 m.
+
+        parcel: replaces the crop parcels' uniform draws (which calendar each field follows and
+        when it is sown or transplanted) for diagnostics of what no static layer can know; a
+        float applies to every pixel, -1 gives every pixel its 500 m cell's average calendar.
+        """
         clim.check_date(date)
         st = self.static(region)
+        if parcel is not None:
+            parcel = np.broadcast_to(np.asarray(parcel, np.float32), st.parcel.shape)
         g = st.grid
         lw = cached_weights(g)
         z = st.elevation
         zc = np.broadcast_to(z, (N_CLASSES, *z.shape))
-        return self._run_canopy(g, date, lw, st.fractions, zc, z, st.vigor, st.jitter, st.parcel,
-                                np.cos(np.radians(st.slope)),
+        return self._run_canopy(g, date, lw, st.fractions, zc, z, st.vigor, st.jitter,
+                                st.parcel if parcel is None else parcel, np.cos(np.radians(st.slope)),
                                 np.sin(np.radians(st.slope)) * -np.cos(np.radians(st.aspect)),
                                 land=st.land)
 
