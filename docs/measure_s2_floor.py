@@ -58,7 +58,7 @@ def calendar_means(world: World, tile, date: dt.date, l_model) -> tuple[np.ndarr
     truth = np.zeros(tile.fine.shape)
     gpp_l = np.zeros(tile.fine.shape)
     for u in DRAWS:
-        day = world.day(tile, date, parcel=float(u))
+        day = world.day_with_parcels(tile, date, float(u))
         truth += day.gpp
         gpp_l += gpp_l_from_reflectance(world, tile, date, day.reflectance, l_model)
     return truth / len(DRAWS), gpp_l / len(DRAWS)

@@ -48,11 +48,11 @@ def test_day__parcel_draws_move_only_the_crops(world, small_region):
     """Replacing the parcels' calendar draws (the S2 floor diagnostic) changes crop pixels and nothing else."""
     st = world.static(small_region)
     own = world.day(small_region, SUMMER)
-    np.testing.assert_array_equal(world.day(small_region, SUMMER, parcel=st.parcel).gpp, own.gpp)
+    np.testing.assert_array_equal(world.day_with_parcels(small_region, SUMMER, st.parcel).gpp, own.gpp)
     crops = st.fractions[[class_index("field"), class_index("paddy")]].sum(0) > 0
     assert crops.any() and (~crops & st.land).any()
-    summer_crop = world.day(small_region, SUMMER, parcel=0.1)  # dry fields: one summer crop
-    vegetables = world.day(small_region, SUMMER, parcel=0.9)  # dry fields: spring and autumn vegetables
+    summer_crop = world.day_with_parcels(small_region, SUMMER, 0.1)  # dry fields: one summer crop
+    vegetables = world.day_with_parcels(small_region, SUMMER, 0.9)  # dry fields: spring and autumn vegetables
     for d in (summer_crop, vegetables):
         np.testing.assert_array_equal(d.gpp[~crops], own.gpp[~crops])
     dry = (st.fractions[class_index("field")] == 1.0) & (st.elevation < 550)

@@ -148,12 +148,18 @@ class World:
         return self.modis(FRAME, date, static=pad_coarse(self.static_coarse_country(), halo))
 
     # ---------------------------------------------------------------- dynamic
-    def day(self, region: Region | Grid, date: dt.date, *, parcel: np.ndarray | float | None = None) -> Day:
-        """Meteorology, true GPP and surface reflectance of one day at 30 m.
+    def day(self, region: Region | Grid, date: dt.date) -> Day:
+        """Meteorology, true GPP and surface reflectance of one day at 30 m."""
+        return self.day_with_parcels(region, date, None)
 
-        parcel: replaces the crop parcels' uniform draws (which calendar each field follows and
-        when it is sown or transplanted) for diagnostics of what no static layer can know; a
-        float applies to every pixel, -1 gives every pixel its 500 m cell's average calendar.
+    def day_with_parcels(self, region: Region | Grid, date: dt.date,
+                         parcel: np.ndarray | float | None) -> Day:
+        """`day` with the crop parcels' uniform draws replaced (None keeps them).
+
+        The draws pick which calendar each field follows and when it is sown or transplanted:
+        what no static layer can know. For diagnostics only (docs/measure_s2_floor.py); a float
+        applies to every pixel, -1 gives every pixel its 500 m cell's average calendar. Not part
+        of the DataSource protocol, whose `day` takes only a region and a date.
         """
         clim.check_date(date)
         st = self.static(region)
