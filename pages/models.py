@@ -18,6 +18,11 @@ def table(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+def whole(df: pd.DataFrame) -> int:
+    """A data grid's height in px that shows every row without scrolling (35 px a row and the header)."""
+    return 35 * (len(df) + 1) + 3
+
+
 sel = state.current()
 st.title("Models")
 state.source_banner(sel)
@@ -58,17 +63,20 @@ else:
                f"({', '.join(names)}); ensembles of {report['members']} members, DDIM {report['ddim_steps']}; "
                "90 % intervals from a block bootstrap over (tile, month). RMSE, MAE, bias and CRPS in gC m⁻² d⁻¹.")
     st.subheader(f"Ordinary days (every {report['cadence_days']}th day, whatever the clouds), against the truth")
-    st.dataframe(table(E.heldout_rows(report, "ordinary")), hide_index=True)
+    ordinary = table(E.heldout_rows(report, "ordinary"))
+    st.dataframe(ordinary, hide_index=True, height=whole(ordinary))
     st.caption("band spread/skill: the uncertainty band a user sees (std layer). " + LEGEND)
     st.subheader("Landsat-clear dates, against GPP_L on clear pixels (the paper's yardstick)")
-    st.dataframe(table(E.heldout_rows(report, "clear_vs_gpp_l")), hide_index=True)
+    clear = table(E.heldout_rows(report, "clear_vs_gpp_l"))
+    st.dataframe(clear, hide_index=True, height=whole(clear))
     st.caption(E.CLEAR_VS_GPP_L_NOTE)
     targets = E.target_rows(report)
     if targets:
         st.subheader("Targets")
-        st.dataframe(pd.DataFrame([{"target": t["target"], "measured": t["value"],
-                                    "90 % CI": "{:.3f}-{:.3f}".format(*t["ci"]) if t.get("ci") else "",
-                                    "met": "met" if t["met"] else "missed"} for t in targets]), hide_index=True)
+        met = pd.DataFrame([{"target": t["target"], "measured": t["value"],
+                             "90 % CI": "{:.3f}-{:.3f}".format(*t["ci"]) if t.get("ci") else "",
+                             "met": "met" if t["met"] else "missed"} for t in targets])
+        st.dataframe(met, hide_index=True, height=whole(met))
 for name, card in s2["cards"].items():
     with st.expander(f"Model card: {name}"):
         st.json(card, expanded=False)

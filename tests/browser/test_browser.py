@@ -244,6 +244,31 @@ def test_timeseries__one_trace_per_plant_type(server, pw):
         _no_exception(page)
 
 
+
+def test_models__step2_shows_the_held_out_tables_and_targets(server, pw):
+    """The Models page's Step 2 section is the shipped held-out evaluation: its test tiles, the
+    ordinary-day and clear-date tables and the targets, met or missed."""
+    import json
+
+    report = json.loads((Path(__file__).resolve().parents[2] / "assets" / "models"
+                         / "downscale_evaluation.json").read_text())
+    with offline_page(pw) as page:
+        page.goto(f"{server}/model-skill?{QUERY}")
+        wait_for_app(page)
+        heading = page.get_by_role("heading", name="Targets")
+        heading.wait_for(timeout=120000)
+        text = page.evaluate("document.body.innerText")
+        for name in report["split"]["test_names"]:
+            assert name in text, name
+        assert f"every {report['cadence_days']}th day" in text
+        assert page.locator("[data-testid='stDataFrame']").count() >= 4  # Step 1's, then Step 2's three
+        _no_exception(page)
+        assert page.refused == [] and page.errors == []
+        page.get_by_role("heading", name="Step 2: downscaling to 30 m, held-out test tiles of 2023").evaluate(
+            "h => h.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(1500)  # the data grids paint after they scroll in
+        _shot(page, "model-skill-step2")
+
 STALE = ("Not made yet", "This app has encountered an error", "Traceback")
 FOLIUM = "iframe[title*='folium']"
 MAP_DRAWN = """() => [...document.querySelectorAll("iframe[title*='folium']")].some(f => {
