@@ -311,7 +311,6 @@ def test_first_open__a_map_at_once_then_the_product_without_a_click(server, pw):
         for label in labels:
             assert label in text, label  # the base layer's labels
         assert frame.evaluate("document.querySelectorAll('path.leaflet-interactive, canvas').length") > 0
-        _shot(page, "first-open")
         page.wait_for_function("document.body.innerText.includes('Loaded from cache')", timeout=600000, polling=1000)
         # the region map is mounted afresh once the product is there: wait for the frame with its colour bar
         page.wait_for_function("""() => [...document.querySelectorAll("iframe[title*='folium']")].some(f => {
@@ -321,6 +320,7 @@ def test_first_open__a_map_at_once_then_the_product_without_a_click(server, pw):
                 && imgs.every(i => i.complete && i.naturalWidth > 0); })""", timeout=120000, polling=500)
         _no_stale(page)
         assert page.refused == [] and page.errors == []
+        _shot(page, "first-open-gpp")
 
 
 def test_map__swipe_between_two_products(server, pw):
