@@ -439,3 +439,73 @@ def test_s3__the_shipped_weights_load_on_cpu_and_saw_only_training_boxes():
         box = Region("box", int(b[1:]), int(r), nb, nb)
         assert any(t.brow0 <= box.brow0 and box.brow0 + nb <= t.brow0 + t.nbrows and t.bcol0 <= box.bcol0
                    and box.bcol0 + nb <= t.bcol0 + t.nbcols for t in seen)
+
+
+def _gpp_m_with_halo(world, region, day):
+    from unique_core.gpp.maps import gpp_m_map
+    from unique_core.gpp.registry import load_model
+
+    halo = Region(region.name, region.brow0 - 1, region.bcol0 - 1, region.nbrows + 2, region.nbcols + 2)
+    return gpp_m_map(load_model("modis"), world, day, halo).values
+
+
+def test_s2_unmix__the_base_is_land_cover_unmixing_and_also_a_channel(world, small_region):
+    """S2 on the unmixing base: the base is the unmix peer's map on the same inputs, the network sees it
+    right after GPP_M, and the bilinear S2's conditioning is what it was."""
+    from unique_core.downscale import peers as P
+
+    gm = _gpp_m_with_halo(world, small_region, dt.date(2023, 6, 1))
+    frac_c = world.static_coarse(small_region, halo_blocks=1).fractions
+    frac_f = world.static(small_region).fractions
+    base = D.s2_base(gm, small_region, "unmix", frac_c, frac_f)
+    np.testing.assert_array_equal(base, P.unmix(gm, frac_c, frac_f, small_region.coarse.pad(3), small_region.fine))
+    up = D.upsample(gm, small_region)
+    assert np.abs(base - up).max() > 0.5  # the class fractions move it away from bilinear GPP_M
+    static = D.static_channels(world, small_region)
+    cond = D.s2_cond(up, base, static, "unmix")
+    cfg = DownscaleConfig(scheme="s2", base_map="unmix")
+    assert cfg.channels[:2] == ("gpp_m", "unmix") and len(cond) == len(cfg.channels) == len(D.channels("s2")) + 1
+    np.testing.assert_allclose(cond[1], base / D.GPP_SCALE, rtol=1e-6)
+    np.testing.assert_array_equal(cond[2:], static)
+    np.testing.assert_array_equal(D.s2_cond(up, up, static, "gpp_m"),
+                                  np.concatenate([(up / D.GPP_SCALE)[None], static]).astype(np.float32))
+    with pytest.raises(ValueError, match="S1 base map 'unmix'"):
+        DownscaleConfig(scheme="s1", base_map="unmix")
+    with pytest.raises(ValueError, match="S2 base map 'gpp_l': choose one of gpp_m, unmix"):
+        D.s2_base(gm, small_region, "gpp_l")
+    with pytest.raises(ValueError, match="class fractions"):
+        D.s2_base(gm, small_region, "unmix")
+
+
+def test_s2_unmix__a_region_and_its_days_give_the_same_map(tmp_path, world, small_region):
+    """An S2 on the unmixing base from safetensors: the daily product (downscale_region) and the
+    year-of-days path (downscale_days) agree; a network that adds nothing returns the unmixing map."""
+    from unique_core.downscale import peers as P
+    from unique_core.downscale import registry
+    from unique_core.downscale.infer import downscale_days, downscale_region
+    from unique_core.gpp.registry import load_model
+
+    day = dt.date(2023, 6, 1)
+    land = world.static(small_region).land
+    gm = _gpp_m_with_halo(world, small_region, day)
+    static = D.static_channels(world, small_region)
+    torch.manual_seed(0)
+    m = Downscaler(DownscaleConfig(scheme="s2", base=8, mults=(1, 2), base_map="unmix"))
+    torch.nn.init.normal_(m.net.out.weight, std=0.1)
+    m.save(tmp_path / "s2u")
+    model = registry.load("s2", tmp_path / "s2u")  # its channels are the ones this code makes for it
+    assert model.config.base_map == "unmix"
+    one = downscale_region(model, world, small_region, day, load_model("modis"), members=1, steps=2)
+    days, _ = downscale_days(model, gm[None], static, small_region, land, members=1, steps=2, world=world, dates=[day])
+    assert np.isfinite(one.mean[land]).all()
+    np.testing.assert_allclose(days[0][land], one.mean[land], atol=1e-3)  # ONNX Runtime against torch
+    with pytest.raises(ValueError, match="needs the data source"):
+        downscale_days(model, gm[None], static, small_region, land, members=1, steps=2)
+
+    flat = Downscaler(DownscaleConfig(scheme="s2", kind="regression", base=8, mults=(1, 2), base_map="unmix"))
+    torch.nn.init.zeros_(flat.net.out.weight)
+    torch.nn.init.zeros_(flat.net.out.bias)
+    unmixed = P.unmix(gm, world.static_coarse(small_region, halo_blocks=1).fractions,
+                      world.static(small_region).fractions, small_region.coarse.pad(3), small_region.fine)
+    got = downscale_region(flat, world, small_region, day, load_model("modis"), members=1)
+    np.testing.assert_allclose(got.mean[land], unmixed[land], atol=1e-5)

@@ -26,6 +26,7 @@ class BaseMap(str, Enum):
     gpp_l = "gpp_l"
     gpp_m = "gpp_m"
     gpp_l_change = "gpp_l_change"
+    unmix = "unmix"
 
 
 class Variant(str, Enum):
@@ -74,20 +75,26 @@ def downscale_train(scheme: Scheme = typer.Option(..., "--scheme"), kind: Kind =
                     base: int = typer.Option(16, "--base", min=4, max=128, help="UNet base channels."),
                     batch: int = typer.Option(12, "--batch", min=1), crop: int = typer.Option(64, "--crop", min=16),
                     out: Optional[Path] = typer.Option(None, "--out", help="Model folder (default assets/models/...)."),
-                    base_map: BaseMap = typer.Option(BaseMap.gpp_l, "--base-map",
-                                                     help="S3 only: the map the residual is added to: gpp_l (interpolated GPP_L), gpp_m (today's GPP_M) or gpp_l_change (interpolated GPP_L plus GPP_M's change since its views).")):
+                    base_map: Optional[BaseMap] = typer.Option(None, "--base-map",
+                                                               help="The map the residual is added to. S3: gpp_l (interpolated GPP_L, the default), gpp_m (today's GPP_M) or gpp_l_change (interpolated GPP_L plus GPP_M's change since its views). S1/S2: gpp_m (bilinear GPP_M, the default) or, S2 only, unmix (land-cover unmixing of GPP_M, also fed as a channel).")):
     """Train S1/S2/S3 (or the regression baseline) on the training tiles and years; resumes from its checkpoint."""
+    from unique_core.downscale.model import DownscaleConfig
     from unique_core.downscale.pipeline import train_s3, train_shipped
 
+    if scheme == Scheme.s3 and kind != Kind.diffusion:
+        raise UniqueError("S3 is a diffusion scheme: drop --kind regression")
+    bmap = (base_map or (BaseMap.gpp_l if scheme == Scheme.s3 else BaseMap.gpp_m)).value
+    try:
+        DownscaleConfig(scheme=scheme.value, kind=kind.value, base_map=bmap)  # a base map the scheme takes
+    except ValueError as exc:
+        raise UniqueError(f"--base-map: {exc}") from None
     bar, update = progress_bar(f"training {scheme.value} {kind.value}", "step")
     if scheme == Scheme.s3:
-        if kind != Kind.diffusion:
-            raise UniqueError("S3 is a diffusion scheme: drop --kind regression")
-        target, card = train_s3(steps=steps, base=base, batch=batch, crop=crop, base_map=base_map.value, out=out,
+        target, card = train_s3(steps=steps, base=base, batch=batch, crop=crop, base_map=bmap, out=out,
                                 progress=lambda i, n, loss: update(i, n))
     else:
         target, card = train_shipped(scheme.value, kind.value, steps=steps, base=base, batch=batch, crop=crop,
-                                     out=out, progress=lambda i, n, loss: update(i, n))
+                                     base_map=bmap, out=out, progress=lambda i, n, loss: update(i, n))
     bar.close()
     typer.echo(f"saved {card['name']} ({card['parameters']:,} parameters) to {target}")
 

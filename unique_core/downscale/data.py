@@ -48,10 +48,50 @@ STATIC_CHANNELS = ("dem", "slope", "northness", "eastness", *(f"frac_{k}" for k 
 S3_CHANNELS = ("gpp_l", "gpp_m_view_vegetation", "days_since_clear", "days_to_clear")
 
 
-def channels(scheme: Scheme) -> tuple[str, ...]:
+# S1/S2: the 30 m map the residual is added to: bilinear GPP_M, or land-cover unmixing of GPP_M
+# (downscale/peers.py), which S2 then also sees as a channel, as CorrDiff's diffusion sees its
+# regression mean
+S2_BASE_MAPS = ("gpp_m", "unmix")
+
+
+def channels(scheme: Scheme, base_map: str = "gpp_m") -> tuple[str, ...]:
     if scheme == "s1":
         return ("gpp_m",)
-    return ("gpp_m", *STATIC_CHANNELS, *(S3_CHANNELS if scheme == "s3" else ()))
+    if scheme == "s3":
+        return ("gpp_m", *STATIC_CHANNELS, *S3_CHANNELS)
+    return ("gpp_m", *(("unmix",) if base_map == "unmix" else ()), *STATIC_CHANNELS)
+
+
+def s2_base(gpp_m_padded: np.ndarray, region: Region, base_map: str, frac_coarse: np.ndarray | None = None,
+            frac_fine: np.ndarray | None = None) -> np.ndarray:
+    """S1/S2's base map (H, W) gC m-2 d-1 on the region's 30 m grid, from GPP_M with its one-block halo.
+
+    'gpp_m': bilinear GPP_M; 'unmix': land-cover unmixing (`peers.unmix`, no residual), which needs
+    the class fractions of the haloed 500 m cells (`static_coarse(region, halo_blocks=1)`) and of
+    the 30 m pixels.
+    """
+    if base_map not in S2_BASE_MAPS:
+        raise ValueError(f"S2 base map {base_map!r}: choose one of {', '.join(S2_BASE_MAPS)}")
+    if base_map == "gpp_m":
+        return upsample(gpp_m_padded, region).astype(np.float32)
+    from unique_core.downscale.peers import unmix
+
+    if frac_coarse is None or frac_fine is None:
+        raise ValueError("S2 with the unmixing base needs the coarse and fine class fractions")
+    return unmix(gpp_m_padded, frac_coarse, frac_fine, region.coarse.pad(3), region.fine)
+
+
+def s2_daily(up: np.ndarray, base: np.ndarray, base_map: str) -> np.ndarray:
+    """The conditioning channels that change by day (D, H, W), network units: GPP_M, then the
+    unmixing map when it is the base."""
+    daily = [up / GPP_SCALE] + ([base / GPP_SCALE] if base_map == "unmix" else [])
+    return np.stack(daily).astype(np.float32)
+
+
+def s2_cond(up: np.ndarray, base: np.ndarray, static: np.ndarray | None, base_map: str) -> np.ndarray:
+    """S1/S2 conditioning (C, H, W) in network units: the daily channels, then the static ones (S2)."""
+    daily = s2_daily(up, base, base_map)
+    return daily if static is None else np.concatenate([daily, static]).astype(np.float32)
 
 
 def static_channels(world: DataSource, region: Region) -> np.ndarray:
@@ -230,24 +270,30 @@ class Sample:
     gpp_l: np.ndarray  # (H, W) gC m-2 d-1, NaN where masked
     truth: np.ndarray  # (H, W) gC m-2 d-1
     gpp_m: np.ndarray  # (h+2*3, w+2*3) 500 m with halo
+    base: np.ndarray | None = None  # (H, W) the map the residual is added to; None: gpp_m_up
+    s2_base_map: str = "gpp_m"
 
     def cond_window(self, rows: slice, cols: slice) -> np.ndarray:
         """Conditioning channels (C, h, w) of a window, in network units."""
-        up = (self.gpp_m_up[rows, cols] / GPP_SCALE)[None]
-        if self.static is None:
-            return up.astype(np.float32)
-        return np.concatenate([up, self.static[:, rows, cols]]).astype(np.float32)
+        up = self.gpp_m_up[rows, cols]
+        base = up if self.base is None else self.base[rows, cols]
+        return s2_cond(up, base, None if self.static is None else self.static[:, rows, cols], self.s2_base_map)
 
     def crop(self, rows: slice, cols: slice, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(conditioning (C, h, w), target residual (h, w)) of a window, network units."""
         return self.cond_window(rows, cols), self.residual[rows, cols]
 
 
-def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme) -> list[Sample]:
-    """Samples of the given tiles and years from their shards (which must exist)."""
+def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Scheme,
+                 base_map: str = "gpp_m") -> list[Sample]:
+    """Samples of the given tiles and years from their shards (which must exist); the residual
+    target is GPP_L minus the base map (`s2_base`)."""
     samples = []
     for tile in tiles:
         static = static_channels(world, tile) if scheme == "s2" else None
+        frac_c = frac_f = None
+        if base_map == "unmix":
+            frac_c, frac_f = world.static_coarse(tile, halo_blocks=1).fractions, world.static(tile).fractions
         for year in years:
             path = shard_path(tile, year, world.seed)
             with np.load(path) as z:
@@ -257,11 +303,13 @@ def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Sc
                 for k in range(len(z["date"])):
                     gpp_m = z["gpp_m"][k]
                     up = upsample(gpp_m, tile)
+                    base = s2_base(gpp_m, tile, base_map, frac_c, frac_f) if base_map != "gpp_m" else up
                     gpp_l = z["gpp_l"][k].astype(np.float32)
                     mask = np.isfinite(gpp_l) & np.isfinite(up)
                     samples.append(Sample(tile, dt.date.fromordinal(int(z["date"][k])), static,
-                                          np.where(mask, (gpp_l - up) / RES_SCALE, 0.0).astype(np.float32),
-                                          mask, up.astype(np.float32), gpp_l, z["truth"][k].astype(np.float32), gpp_m))
+                                          np.where(mask, (gpp_l - base) / RES_SCALE, 0.0).astype(np.float32),
+                                          mask, up.astype(np.float32), gpp_l, z["truth"][k].astype(np.float32), gpp_m,
+                                          base=None if base_map == "gpp_m" else base, s2_base_map=base_map))
     return samples
 
 

@@ -46,9 +46,11 @@ class Window:
     base: np.ndarray | None = None  # the map the residual is added to when not GPP_M (S3: interpolated GPP_L)
 
 
-def test_windows(world, tiles: list[Region], year: int, n: int, seed: int = 0) -> list[Window]:
-    """`n` block-aligned 150 px windows from the tiles' clear dates of `year` (seeded)."""
-    samples = D.load_samples(world, tiles, [year], "s2")
+def test_windows(world, tiles: list[Region], year: int, n: int, seed: int = 0, base_map: str = "gpp_m"
+                 ) -> list[Window]:
+    """`n` block-aligned 150 px windows from the tiles' clear dates of `year` (seeded), with S2's
+    conditioning and base for `base_map` (the same windows for every base map)."""
+    samples = D.load_samples(world, tiles, [year], "s2", base_map)
     rng = np.random.default_rng(seed)
     out = []
     order = rng.permutation(len(samples))
@@ -68,7 +70,7 @@ def test_windows(world, tiles: list[Region], year: int, n: int, seed: int = 0) -
         coarse = s.gpp_m[3:-3, 3:-3]  # drop the one-block halo
         gm = coarse[bi * 3: bi * 3 + 9, bj * 3: bj * 3 + 9]  # 3 blocks = 9 cells
         out.append(Window(region, s.date, s.cond_window(*sl), s.gpp_m_up[sl], s.gpp_l[sl], s.truth[sl],
-                          st.land, gm, pft))
+                          st.land, gm, pft, base=None if s.base is None else s.base[sl]))
         if len(out) >= n:
             break
     return out
@@ -98,6 +100,9 @@ def predict_window(method: str, models: dict, w: Window, *, members: int, steps:
         return w.gpp_m_up[None]
     name = method.replace("_conserved", "")
     model = models[name]
+    if model.config.scheme != "s3" and (model.config.base_map != "gpp_m") != (w.base is not None):
+        raise ValueError(f"{name}: an {model.config.scheme.upper()} on the {model.config.base_map} base needs windows "
+                         f"made for it (test_windows(..., base_map={model.config.base_map!r}))")
     cond = w.cond_s2 if model.config.scheme in ("s2", "s3") else w.cond_s2[:1]  # S3 windows hold S3's channels
     n = 1 if model.config.kind == "regression" else members
     res = sample_day(model, cond, w.region.fine, members=n, steps=steps, seed=seed, sampler=sampler)
@@ -508,10 +513,11 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                         gv = P.interpolated_on_views(z["acq_days"], acq_up, z["acq_clear"], d, variant)
                         cond = D.s3_cond(up, static, gl, gv, since, until, variant)
                         base = D.s3_base(up, gl, model.config.base_map, gv)
-                    elif model.config.scheme == "s2":
-                        cond = np.concatenate([(up / model.config.gpp_scale)[None], static])
                     else:
-                        cond = (up / model.config.gpp_scale)[None]
+                        if model.config.base_map != "gpp_m":
+                            base = D.s2_base(gm, tile, model.config.base_map, frac_c, st.fractions)
+                        cond = D.s2_cond(up, base, static if model.config.scheme == "s2" else None,
+                                         model.config.base_map)
                     n = 1 if model.config.kind == "regression" else members
                     res = sample_day(model, cond.astype(np.float32), tile.fine, members=n, steps=steps,
                                      seed=seed + int(t))

@@ -229,10 +229,11 @@ def downscale_region(model: Downscaler, world: DataSource, region: Region, date:
         cond = D.s3_cond(up, D.static_channels(world, region), gl, gv, since, until, variant)
         base = D.s3_base(up, gl, model.config.base_map, gv)
     else:
-        cond = [up[None] / model.config.gpp_scale]
-        if model.config.scheme == "s2":
-            cond.append(D.static_channels(world, region))
-        cond = np.concatenate(cond).astype(np.float32)
+        if model.config.base_map != "gpp_m":  # S2 on land-cover unmixing
+            base = D.s2_base(gm, region, model.config.base_map, world.static_coarse(region, halo_blocks=1).fractions,
+                             world.static(region).fractions)
+        cond = D.s2_cond(up, base, D.static_channels(world, region) if model.config.scheme == "s2" else None,
+                         model.config.base_map)
     res = sample_day(model, cond, region.fine, members=members, steps=steps, sampler=sampler, seed=seed,
                      progress=(lambda i, n: progress("sampling", i, n)) if progress else None)
     pred = np.clip(base[None] + model.config.res_scale * res, 0.0, None)
@@ -257,9 +258,10 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
                          overlap: int = OVERLAP, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Residual samples (T, members, H, W), network units, for T days of one region, DDIM only.
 
-    `up` (T, H, W) is the upsampled GPP_M of each day in network units (/ gpp_scale), `static`
-    (S, H, W) the other conditioning channels, shared by all days (S2's static layers; S3's also
-    hold its day's Landsat channels, so S3 passes one day; None for S1). The patches, their
+    `up` (T, H, W) is the upsampled GPP_M of each day in network units (/ gpp_scale), or
+    (T, D, H, W) all the channels that change by day (`data.s2_daily`), `static` (S, H, W) the other
+    conditioning channels, shared by all days (S2's static layers; S3's also hold its day's Landsat
+    channels, so S3 passes one day; None for S1). The patches, their
     blending, the frame-anchored noise and the spread calibration are those of
     `sample_residual`, so day t equals `sample_residual` on that day's conditioning (up to
     float rounding); what changes is that the days and members of a patch (and several
@@ -269,14 +271,16 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
     from unique_core.downscale.engine import make_engine, quiet_torch_threads
 
     engine = engine or make_engine(model, device="cpu", engine="torch")
-    T, H, W = up.shape
+    if up.ndim == 3:
+        up = up[:, None]
+    T, nd, H, W = up.shape
     div = model.divisor
     ph = min(patch, -(-H // div) * div)
     pw = min(patch, -(-W // div) * div)
     Hp, Wp = max(H, ph), max(W, pw)
     pad = ((0, 0), (0, Hp - H), (0, Wp - W))
     if (Hp, Wp) != (H, W):  # reflect, as sample_residual pads its canvas
-        up = np.pad(up, pad, mode="reflect")
+        up = np.pad(up, ((0, 0), *pad), mode="reflect")
         static = np.pad(static, pad, mode="reflect") if static is not None else None
     up = up.astype(np.float32, copy=False)
     gnoise = GlobalNoise(Grid(grid.res, grid.row0, grid.col0, Hp, Wp), seed)
@@ -299,9 +303,9 @@ def sample_residual_days(model: Downscaler, up: np.ndarray, static: np.ndarray |
             batch = items[b0:b0 + engine.batch]
             cond = np.empty((len(batch), model.config.in_channels - (1 if diffusion else 0), ph, pw), np.float32)
             for n, (i, j, t, m) in enumerate(batch):
-                cond[n, 0] = up[t, i:i + ph, j:j + pw]
+                cond[n, :nd] = up[t, :, i:i + ph, j:j + pw]
                 if static is not None:
-                    cond[n, 1:] = static[:, i:i + ph, j:j + pw]
+                    cond[n, nd:] = static[:, i:i + ph, j:j + pw]
             c = engine.to_device(cond)
             with torch.inference_mode():
                 if diffusion:
@@ -339,9 +343,18 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
     """
     check_setting(model.config, members, steps)
     up = np.stack([D.upsample(g, region) for g in gpp_m_padded]).astype(np.float32)
-    res = sample_residual_days(model, up / model.config.gpp_scale, static, region.fine, engine=engine,
+    base = up
+    if model.config.base_map != "gpp_m":  # S2 on land-cover unmixing: needs the 500 m class fractions
+        if world is None:
+            raise ValueError(f"downscale_days: {model.config.scheme.upper()} on the {model.config.base_map} base "
+                             "needs the data source (world=) for the 500 m class fractions")
+        frac_c = world.static_coarse(region, halo_blocks=1).fractions
+        frac_f = world.static(region).fractions
+        base = np.stack([D.s2_base(g, region, model.config.base_map, frac_c, frac_f) for g in gpp_m_padded])
+    daily = np.stack([D.s2_daily(u, b, model.config.base_map) for u, b in zip(up, base)])
+    res = sample_residual_days(model, daily, static, region.fine, engine=engine,
                                members=members, steps=steps, seed=seed, progress=progress)
-    pred = np.clip(up[:, None] + model.config.res_scale * res, 0.0, None)
+    pred = np.clip(base[:, None] + model.config.res_scale * res, 0.0, None)
     del res
     if conserve:
         for t in range(len(pred)):

@@ -44,12 +44,16 @@ class DownscaleConfig:
     # ensemble spread inflation fitted on the validation tiles (unique downscale calibrate); 1 = raw
     spread_scale: float = 1.0
     spread_calibration: dict = field(default_factory=dict)
-    # S3: the map the residual is added to, "gpp_l" (interpolated GPP_L) or "gpp_m" (bilinear GPP_M)
+    # the map the residual is added to: S3 "gpp_l" (interpolated GPP_L), "gpp_m" or "gpp_l_change";
+    # S1/S2 "gpp_m" (bilinear GPP_M) or, S2 only, "unmix" (land-cover unmixing, also a channel)
     base_map: str = "gpp_m"
 
     def __post_init__(self):
+        allowed = D.BASE_MAPS if self.scheme == "s3" else D.S2_BASE_MAPS if self.scheme == "s2" else ("gpp_m",)
+        if self.base_map not in allowed:
+            raise ValueError(f"{self.scheme.upper()} base map {self.base_map!r}: choose one of {', '.join(allowed)}")
         if not self.channels:
-            self.channels = D.channels(self.scheme)
+            self.channels = D.channels(self.scheme, self.base_map)
         self.mults = tuple(self.mults)
         self.channels = tuple(self.channels)
 

@@ -16,9 +16,12 @@ from unique_core.errors import UniqueError
 
 
 def train_shipped(scheme: str, kind: str, *, steps: int, base: int, batch: int, crop: int,
-                  out: str | Path | None = None, progress: Callable[[int, int, float], None] | None = None
-                  ) -> tuple[Path, dict]:
-    """Train S1/S2 (or the regression baseline) on the training tiles and years, save it with its card."""
+                  base_map: str = "gpp_m", out: str | Path | None = None,
+                  progress: Callable[[int, int, float], None] | None = None) -> tuple[Path, dict]:
+    """Train S1/S2 (or the regression baseline) on the training tiles and years, save it with its card.
+
+    base_map: the map the residual is added to (`data.s2_base`): bilinear GPP_M, or (S2) unmixing.
+    """
     import torch
 
     from unique_core.config import cache_dir
@@ -35,10 +38,10 @@ def train_shipped(scheme: str, kind: str, *, steps: int, base: int, batch: int, 
     if missing:
         raise UniqueError(f"{len(missing)} tile-years have no samples yet: run `unique downscale data` first")
     name = scheme if kind == "diffusion" else "regression"
-    train_s = D.load_samples(world, train_tiles, list(TRAIN_YEARS), scheme)
-    val_s = D.load_samples(world, val_tiles, list(TRAIN_YEARS), scheme)
-    cfg = DownscaleConfig(scheme=scheme, kind=kind, base=base)
-    ckpt = cache_dir() / "downscale-checkpoints" / f"{name}-b{base}"
+    cfg = DownscaleConfig(scheme=scheme, kind=kind, base=base, base_map=base_map)  # checks the base map
+    train_s = D.load_samples(world, train_tiles, list(TRAIN_YEARS), scheme, base_map)
+    val_s = D.load_samples(world, val_tiles, list(TRAIN_YEARS), scheme, base_map)
+    ckpt = cache_dir() / "downscale-checkpoints" / (f"{name}-b{base}" + ("" if base_map == "gpp_m" else f"-{base_map}"))
     model, summary = train(cfg, train_s, val_s, TrainConfig(steps=steps, batch=batch, crop=crop), ckpt, progress)
     card = {"name": name, "scheme": scheme, "kind": kind, "config": cfg.to_json(), **summary,
             "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
@@ -73,7 +76,7 @@ def calibrate_shipped(scheme: str, *, windows: int, members: int, steps: tuple[i
     if not pairs:
         raise UniqueError("the validation tiles have no samples yet: run `unique downscale data` first")
     per = -(-windows // len(pairs))
-    wins = [w for t, y in pairs for w in test_windows(world, [t], y, per, seed=y)]
+    wins = [w for t, y in pairs for w in test_windows(world, [t], y, per, seed=y, base_map=model.config.base_map)]
     info = calibrate_spread(model, wins, world, members=members, steps=tuple(steps), progress=progress)
     info["tile_years"] = [[t.key, y] for t, y in pairs]
     return folder, _write_calibration(folder, info)

@@ -44,12 +44,15 @@ def check_channels(model, path: Path) -> None:
     """ModelError when a model was trained on other conditioning channels than this code makes for its scheme."""
     from unique_core.downscale.data import channels
 
-    want = channels(model.config.scheme)
+    want = channels(model.config.scheme, model.config.base_map)
+    default = "gpp_l" if model.config.scheme == "s3" else "gpp_m"  # `unique downscale train`'s --base-map
     if tuple(model.config.channels) != want:
         raise ModelError(f"the {model.config.scheme} model at {path} was trained on the channels "
                          f"{', '.join(model.config.channels)}, but this version of UNIQUE conditions "
                          f"{model.config.scheme} on {', '.join(want)}: retrain it with "
-                         f"`unique downscale train --scheme {model.config.scheme}` (after `unique downscale data "
+                         f"`unique downscale train --scheme {model.config.scheme}"
+                         f"{'' if model.config.base_map == default else ' --base-map ' + model.config.base_map}` "
+                         f"(after `unique downscale data "
                          f"--scheme {model.config.scheme}`), or use the UNIQUE version it was trained with")
 
 
