@@ -28,6 +28,7 @@ def train_shipped(scheme: str, kind: str, *, steps: int, base: int, batch: int, 
     from unique_core.downscale import data as D
     from unique_core.downscale.model import DownscaleConfig
     from unique_core.downscale.registry import TRAIN_YEARS, model_dir, split_tiles
+    from unique_core.downscale.split import write_tiles
     from unique_core.downscale.train import TrainConfig, train
     from unique_core.world import World
 
@@ -51,6 +52,7 @@ def train_shipped(scheme: str, kind: str, *, steps: int, base: int, batch: int, 
             "parameters": sum(p.numel() for p in model.net.parameters())}
     target = Path(out) if out else model_dir(name)
     model.save(target, card=card)
+    write_tiles(target / "config.json")  # the split's bounds, so anyone can check that a box is unseen
     return target, card
 
 
