@@ -88,16 +88,18 @@ def validation_curve(model, world, eng, extra: dict) -> list[dict]:
         for day in STEP_DAYS:
             gm, _ = gpp_m_series(gm_model, world, _halo(tile), day, day)
             up = D.upsample(gm[0], tile).astype(np.float32)
+            base = D.s2_base(gm[0], tile, model.config.base_map, world.static_coarse(tile, halo_blocks=1).fractions,
+                             world.static(tile).fractions) if model.config.base_map != "gpp_m" else up
             gpp_l = gpp_l_map(gl_model, world, tile, day).values
             truth = world.day(tile, day).gpp
             maps, cpu = {}, {}
             for layout, (patch, overlap) in LAYOUTS.items():
                 for s in ((10, 5, 3, 2, 1) if layout != "tile 208/16" else (5, 3)):
                     t0 = time.process_time()
-                    res = sample_residual_days(model, up[None] / model.config.gpp_scale, static, tile.fine,
+                    res = sample_residual_days(model, D.s2_daily(up, base, model.config.base_map)[None], static, tile.fine,
                                                engine=eng, steps=s, patch=patch, overlap=overlap)[0, 0]
                     cpu[layout, s] = time.process_time() - t0
-                    maps[layout, s] = np.where(land, np.clip(up + model.config.res_scale * res, 0, None), np.nan)
+                    maps[layout, s] = np.where(land, np.clip(base + model.config.res_scale * res, 0, None), np.nan)
             ref = maps["daily 160/32", 10]
             for (layout, s), m in maps.items():
                 rows.append({"tile": tile.key, "date": day.isoformat(), "layout": layout, "steps": s,
@@ -142,7 +144,8 @@ def engines(model, world, region, rows: list, extra: dict) -> dict:
             rows.append({"name": f"engine {label}: one 160 px patch, one step (batch {batch})", "seconds": wall,
                          "cpu_s": round(cpu, 4)})
             print(f"  {label} batch {batch}: {wall * 1000:.1f} ms per patch-step ({cpu * 1000:.1f} ms CPU)", flush=True)
-        m = downscale_days(model, gm, static, region, land, engine=eng, members=1, steps=C.DEFAULT_STEPS)[0][0]
+        m = downscale_days(model, gm, static, region, land, engine=eng, members=1, steps=C.DEFAULT_STEPS,
+                           world=world)[0][0]
         ref = m if ref is None else ref
         out[label] |= {"map_max_abs_diff_vs_torch": float(np.nanmax(np.abs(m - ref))),
                        "map_rmse_vs_torch": round(_rmse(m, ref, land), 5)}
@@ -182,7 +185,7 @@ def thread_layouts(model, world, rows: list, extra: dict) -> None:
             eng.quiet_host = quiet
             n = len(gm) * patches * C.DEFAULT_STEPS  # patch-steps
             (m, _), wall, cpu = _timed(lambda: downscale_days(model, gm, static, region, land, engine=eng, members=1,
-                                                              steps=C.DEFAULT_STEPS))
+                                                              steps=C.DEFAULT_STEPS, world=world))
             key = f"{label}, torch {'single-threaded' if quiet else f'{torch.get_num_threads()} threads'}"
             out[key] = {"loop_s_per_patch_step": round(wall / n, 4), "cpu_s_per_patch_step": round(cpu / n, 4)}
             rows.append({"name": f"cube loop, {key}: one patch-step", "seconds": wall / n, "cpu_s": round(cpu / n, 4)})
@@ -216,7 +219,7 @@ def small_year(world, model, eng, rows: list, extra: dict, tmp: Path) -> None:
                                                           dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)))
         st, land = D.static_channels(world, small), world.static(small).land
         _, wall, cpu = _timed(lambda: downscale_days(model, gm[:32], st, small, land, engine=eng, members=1,
-                                                     steps=C.DEFAULT_STEPS))
+                                                     steps=C.DEFAULT_STEPS, world=world))
         rows.append({"name": f"S2 6 x 6 km region-year, 1 member, {label} (extrapolated from 32 days)",
                      "seconds": t_gm + wall * 365 / 32, "cpu_s": round(c_gm + cpu * 365 / 32, 1), "target_s": 60.0})
     else:
@@ -248,7 +251,7 @@ def speed(world, model, rows: list, extra: dict, tmp: Path) -> None:
     (st, land), t_static, c_static = _timed(lambda: (D.static_channels(world, g), world.static(g).land))
     n = 2 if QUICK else 8
     _, wall, cpu = _timed(lambda: downscale_days(model, gm[180:180 + n], st, g, land, engine=eng, members=1,
-                                                 steps=C.DEFAULT_STEPS))
+                                                 steps=C.DEFAULT_STEPS, world=world))
     per_day, cpu_day = wall / n, cpu / n
     rows.append({"name": "30 x 30 km: GPP_M for the year (one vectorised pass)", "seconds": t_gm,
                  "cpu_s": round(c_gm, 1)})

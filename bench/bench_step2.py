@@ -67,8 +67,10 @@ def main() -> None:
     from unique_core.gpp.maps import gpp_m_map
 
     gm = gpp_m_map(gm_model, world, DAY, padded).values
-    cond = np.concatenate([D.upsample(gm, patch)[None] / s2.config.gpp_scale, D.static_channels(world, patch)])
-    cond = cond.astype(np.float32)
+    up = D.upsample(gm, patch)
+    base = D.s2_base(gm, patch, s2.config.base_map, world.static_coarse(patch, halo_blocks=1).fractions,
+                     world.static(patch).fractions)
+    cond = D.s2_cond(up, base, D.static_channels(world, patch), s2.config.base_map)
     for steps in (5, 10):
         s, _ = timed(_patch_sampler(s2, cond, patch.fine, steps), repeat=3)
         rows.append({"name": f"S2 150 x 150 patch, DDIM {steps}, sampling only", "seconds": s, "target_s": 1.0})

@@ -57,10 +57,10 @@ def main() -> None:
     maps = {}
     for label, dev, prec in (("cpu fp32", "cpu", "fp32"), ("cuda fp32", "cuda", "fp32"), ("cuda fp16", "cuda", "fp16")):
         eng = make_engine(model, device=dev, engine="torch", precision=prec)
-        downscale_days(model, gm, st, region, land, engine=eng, steps=C.DEFAULT_STEPS)  # warm-up
+        downscale_days(model, gm, st, region, land, engine=eng, steps=C.DEFAULT_STEPS, world=world)  # warm-up
         torch.cuda.synchronize()
         t0 = time.time()
-        maps[label] = downscale_days(model, gm, st, region, land, engine=eng, steps=C.DEFAULT_STEPS)[0][0]
+        maps[label] = downscale_days(model, gm, st, region, land, engine=eng, steps=C.DEFAULT_STEPS, world=world)[0][0]
         torch.cuda.synchronize()
         rows.append({"name": f"S2 30 x 30 km day, sampling only, {label}", "seconds": time.time() - t0})
     ok = land & np.isfinite(maps["cpu fp32"])
@@ -93,7 +93,7 @@ def main() -> None:
         g, _ = gpp_m_series(gm_model, world, _halo(ctx), DAY, DAY)
         s, lnd = D.static_channels(world, ctx), world.static(ctx).land
         t1 = time.time()
-        downscale_days(model, g, s, ctx, lnd, engine=eng, steps=C.DEFAULT_STEPS)
+        downscale_days(model, g, s, ctx, lnd, engine=eng, steps=C.DEFAULT_STEPS, world=world)
         torch.cuda.synchronize()
         t_in, t_s = t_in + t1 - t0, t_s + time.time() - t1
     n = len(sample)

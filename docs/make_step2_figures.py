@@ -131,19 +131,20 @@ def curve_bilinear(wins, n: int) -> dict:
             "vs_truth": metrics(np.concatenate(yt), np.concatenate(pt))["rmse"]}
 
 
-def window_maps(wins) -> None:
+def window_maps(wins, wins_s2) -> None:
+    """wins_s2: the same windows made for S2's base map (its conditioning and base)."""
     models = {n: registry.load(n) for n in ("regression", "s1", "s2")}
     picked = []
     for want, share in ((("ENF", "DBF", "MF"), 0.5), (("CRO", "RICE"), 0.3)):
-        for w in wins:  # growing-season windows show the most detail
+        for k, w in enumerate(wins):  # growing-season windows show the most detail
             if (6 <= w.date.month <= 9 and np.isin(w.pft[w.land], want).mean() > share
-                    and all(w is not p for p in picked)):
-                picked.append(w)
+                    and all(w is not p for p, _ in picked)):
+                picked.append((w, wins_s2[k]))
                 break
     cols = ["GPP_M (500 m)", "GPP_M bilinear", "regression", "S1 mean", "S2 mean", "S2 std", "GPP_L (clear)", "truth (30 m)"]
     fig, axes = plt.subplots(len(picked), len(cols), figsize=(2.35 * len(cols), 2.6 * len(picked) + 0.6), squeeze=False)
-    for row, w in zip(axes, picked):
-        s2 = predict_window("s2", models, w, members=8, steps=10, seed=0)
+    for row, (w, w_s2) in zip(axes, picked):
+        s2 = predict_window("s2", models, w_s2, members=8, steps=10, seed=0)
         s1 = predict_window("s1", models, w, members=8, steps=10, seed=0)
         reg = predict_window("regression", models, w, members=1, steps=None, seed=0)[0]
         land = lambda a: np.where(w.land, a, np.nan)  # noqa: E731
@@ -156,7 +157,7 @@ def window_maps(wins) -> None:
                 im = ax.imshow(arr, cmap="YlGn", vmin=0, vmax=15)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(title if w is picked[0] else "", fontsize=9)
+            ax.set_title(title if w is picked[0][0] else "", fontsize=9)
         row[0].set_ylabel(f"{w.date}\n{w.region.name.split('-')[0]}", fontsize=8)
     fig.subplots_adjust(left=0.04, right=0.91, bottom=0.16, top=0.9, wspace=0.08, hspace=0.12)
     fig.colorbar(im, cax=fig.add_axes([0.925, 0.16, 0.012, 0.74]), label=f"GPP ({UNITS})")
@@ -182,7 +183,8 @@ def main() -> None:
     print(md)
     steps_curve(ev, curve_bil)
     training_curves()
-    window_maps(wins)
+    window_maps(wins, test_windows(world, tiles, ev["year"], ev["windows"],
+                                   base_map=registry.load("s2").config.base_map))
 
 
 def split_map(report: dict) -> None:
