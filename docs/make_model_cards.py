@@ -6,9 +6,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from unique_core.atomic import write_text
 from unique_core.config import models_dir
+
+
+# what each model's residual is added to (DownscaleConfig.base_map)
+BASE_NAMES = {"gpp_m": "bilinear GPP_M", "unmix": "land-cover unmixing of GPP_M (also an input)",
+              "gpp_l": "the day's GPP_L from interpolated Landsat indices"}
 
 
 def _fmt(v):
@@ -53,7 +59,8 @@ def step2_section() -> list[str]:
         out += [f"## downscale_{name}: {'diffusion ' + name.upper() if name != 'regression' else 'regression baseline (same S2 inputs)'} "
                 "(`weights.safetensors` + `config.json`)\n",
                 f"- Conditional UNet, base {cfg['base']} channels, levels {cfg['mults']}, {c['parameters']:,} parameters; "
-                f"inputs: {', '.join(cfg['channels'])}; predicts the residual GPP_L − bilinear GPP_M "
+                f"inputs: {', '.join(cfg['channels'])}; predicts the residual GPP_L − "
+                f"{BASE_NAMES.get(cfg.get('base_map', 'gpp_m'), cfg.get('base_map'))} "
                 f"({'v-prediction, cosine schedule, ' + str(cfg['timesteps']) + ' steps' if cfg['kind'] == 'diffusion' else 'mean-squared error'}).",
                 f"- Data: simulated Korea (seed {c['data_seed']}), {c['train_samples']} training and {c['val_samples']} "
                 f"validation tile-dates of {c['years']}: tiles {', '.join(c['training_tiles'])} (validation "
@@ -63,6 +70,14 @@ def step2_section() -> list[str]:
                 f"(warm-up, cosine decay), EMA {c['train_config']['ema']}; {c['hardware']}; "
                 f"{c['seconds_this_run']:.0f} s in the last run.",
                 f"- Final losses: " + ", ".join(f"{k} {v:.4f}" for k, v in _last_losses(c).items()) + "."]
+        choice = Path(__file__).resolve().parent / "figures" / "step2" / "s2_base_choice.json"
+        if name == "s2" and cfg.get("base_map", "gpp_m") != "gpp_m" and choice.exists():
+            ch = json.loads(choice.read_text())
+            out.append(f"- Base map chosen on the validation tiles against GPP_L (`python docs/choose_s2_base.py`, "
+                       f"{ch['candidate']['windows']} windows, {ch['members']} members, DDIM {ch['ddim_steps']}): "
+                       f"RMSE {ch['candidate']['rmse']:.4f} on the {ch['candidate']['base_map']} base against "
+                       f"{ch['shipped']['rmse']:.4f} on the {ch['shipped']['base_map']} base (ratio {ch['rmse_ratio']}, "
+                       f"90 % CI {ch['rmse_ratio_ci90'][0]}-{ch['rmse_ratio_ci90'][1]}).")
         cal = json.loads((models_dir() / f"downscale_{name}" / "config.json").read_text()).get("spread_calibration")
         if cal and cal.get("model") == "finite_ensemble":
             out.append(f"- Spread model (`unique downscale calibrate`) fitted on {cal['windows']} windows of the "
