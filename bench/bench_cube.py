@@ -85,11 +85,11 @@ def validation_curve(model, world, eng, extra: dict) -> list[dict]:
     for tile in split_tiles()[1]:
         static = D.static_channels(world, tile)
         land = world.static(tile).land
+        fractions = D.base_fractions(world, tile, model.config.base_map)
         for day in STEP_DAYS:
             gm, _ = gpp_m_series(gm_model, world, _halo(tile), day, day)
             up = D.upsample(gm[0], tile).astype(np.float32)
-            base = D.s2_base(gm[0], tile, model.config.base_map, world.static_coarse(tile, halo_blocks=1).fractions,
-                             world.static(tile).fractions) if model.config.base_map != "gpp_m" else up
+            base = D.s2_base(gm[0], tile, model.config.base_map, *fractions, up=up)
             gpp_l = gpp_l_map(gl_model, world, tile, day).values
             truth = world.day(tile, day).gpp
             maps, cpu = {}, {}

@@ -68,8 +68,7 @@ def main() -> None:
 
     gm = gpp_m_map(gm_model, world, DAY, padded).values
     up = D.upsample(gm, patch)
-    base = D.s2_base(gm, patch, s2.config.base_map, world.static_coarse(patch, halo_blocks=1).fractions,
-                     world.static(patch).fractions)
+    base = D.s2_base(gm, patch, s2.config.base_map, *D.base_fractions(world, patch, s2.config.base_map), up=up)
     cond = D.s2_cond(up, base, D.static_channels(world, patch), s2.config.base_map)
     for steps in (5, 10):
         s, _ = timed(_patch_sampler(s2, cond, patch.fine, steps), repeat=3)

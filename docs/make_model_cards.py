@@ -74,9 +74,9 @@ def step2_section() -> list[str]:
         if name == "s2" and cfg.get("base_map", "gpp_m") != "gpp_m" and choice.exists():
             ch = json.loads(choice.read_text())
             out.append(f"- Base map chosen on the validation tiles against GPP_L (`python docs/choose_s2_base.py`, "
-                       f"{ch['candidate']['windows']} windows, {ch['members']} members, DDIM {ch['ddim_steps']}): "
-                       f"RMSE {ch['candidate']['rmse']:.4f} on the {ch['candidate']['base_map']} base against "
-                       f"{ch['shipped']['rmse']:.4f} on the {ch['shipped']['base_map']} base (ratio {ch['rmse_ratio']}, "
+                       f"{ch['unmix']['windows']} windows, {ch['members']} members, DDIM {ch['ddim_steps']}): "
+                       f"RMSE {ch['unmix']['rmse']:.4f} {ch['units']} on the unmixing base against "
+                       f"{ch['bilinear']['rmse']:.4f} on the bilinear GPP_M base (ratio {ch['rmse_ratio']}, "
                        f"90 % CI {ch['rmse_ratio_ci90'][0]}-{ch['rmse_ratio_ci90'][1]}).")
         cal = json.loads((models_dir() / f"downscale_{name}" / "config.json").read_text()).get("spread_calibration")
         if cal and cal.get("model") == "finite_ensemble":

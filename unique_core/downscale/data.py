@@ -62,18 +62,25 @@ def channels(scheme: Scheme, base_map: str = "gpp_m") -> tuple[str, ...]:
     return ("gpp_m", *(("unmix",) if base_map == "unmix" else ()), *STATIC_CHANNELS)
 
 
+def base_fractions(world: DataSource, region: Region, base_map: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """What `s2_base` needs besides GPP_M, read once per region: for 'unmix', the class fractions
+    of the region's 500 m cells with a one-block halo and of its 30 m pixels; (None, None) otherwise."""
+    if base_map != "unmix":
+        return None, None
+    return world.static_coarse(region, halo_blocks=1).fractions, world.static(region).fractions
+
+
 def s2_base(gpp_m_padded: np.ndarray, region: Region, base_map: str, frac_coarse: np.ndarray | None = None,
-            frac_fine: np.ndarray | None = None) -> np.ndarray:
+            frac_fine: np.ndarray | None = None, *, up: np.ndarray | None = None) -> np.ndarray:
     """S1/S2's base map (H, W) gC m-2 d-1 on the region's 30 m grid, from GPP_M with its one-block halo.
 
-    'gpp_m': bilinear GPP_M; 'unmix': land-cover unmixing (`peers.unmix`, no residual), which needs
-    the class fractions of the haloed 500 m cells (`static_coarse(region, halo_blocks=1)`) and of
-    the 30 m pixels.
+    'gpp_m': bilinear GPP_M (`up` when the caller has it); 'unmix': land-cover unmixing
+    (`peers.unmix`, no residual) on the class fractions of `base_fractions`.
     """
     if base_map not in S2_BASE_MAPS:
         raise ValueError(f"S2 base map {base_map!r}: choose one of {', '.join(S2_BASE_MAPS)}")
     if base_map == "gpp_m":
-        return upsample(gpp_m_padded, region).astype(np.float32)
+        return up if up is not None else upsample(gpp_m_padded, region).astype(np.float32)
     from unique_core.downscale.peers import unmix
 
     if frac_coarse is None or frac_fine is None:
@@ -291,9 +298,7 @@ def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Sc
     samples = []
     for tile in tiles:
         static = static_channels(world, tile) if scheme == "s2" else None
-        frac_c = frac_f = None
-        if base_map == "unmix":
-            frac_c, frac_f = world.static_coarse(tile, halo_blocks=1).fractions, world.static(tile).fractions
+        fractions = base_fractions(world, tile, base_map)
         for year in years:
             path = shard_path(tile, year, world.seed)
             with np.load(path) as z:
@@ -303,7 +308,7 @@ def load_samples(world: World, tiles: list[Region], years: list[int], scheme: Sc
                 for k in range(len(z["date"])):
                     gpp_m = z["gpp_m"][k]
                     up = upsample(gpp_m, tile)
-                    base = s2_base(gpp_m, tile, base_map, frac_c, frac_f) if base_map != "gpp_m" else up
+                    base = s2_base(gpp_m, tile, base_map, *fractions, up=up)
                     gpp_l = z["gpp_l"][k].astype(np.float32)
                     mask = np.isfinite(gpp_l) & np.isfinite(up)
                     samples.append(Sample(tile, dt.date.fromordinal(int(z["date"][k])), static,

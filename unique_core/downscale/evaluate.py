@@ -514,8 +514,7 @@ def score_tile(world, tile: Region, year: int, models: dict, *, members: int = 8
                         cond = D.s3_cond(up, static, gl, gv, since, until, variant)
                         base = D.s3_base(up, gl, model.config.base_map, gv)
                     else:
-                        if model.config.base_map != "gpp_m":
-                            base = D.s2_base(gm, tile, model.config.base_map, frac_c, st.fractions)
+                        base = D.s2_base(gm, tile, model.config.base_map, frac_c, st.fractions, up=up)
                         cond = D.s2_cond(up, base, static if model.config.scheme == "s2" else None,
                                          model.config.base_map)
                     n = 1 if model.config.kind == "regression" else members

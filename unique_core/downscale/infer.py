@@ -229,9 +229,8 @@ def downscale_region(model: Downscaler, world: DataSource, region: Region, date:
         cond = D.s3_cond(up, D.static_channels(world, region), gl, gv, since, until, variant)
         base = D.s3_base(up, gl, model.config.base_map, gv)
     else:
-        if model.config.base_map != "gpp_m":  # S2 on land-cover unmixing
-            base = D.s2_base(gm, region, model.config.base_map, world.static_coarse(region, halo_blocks=1).fractions,
-                             world.static(region).fractions)
+        base = D.s2_base(gm, region, model.config.base_map, *D.base_fractions(world, region, model.config.base_map),
+                         up=up)
         cond = D.s2_cond(up, base, D.static_channels(world, region) if model.config.scheme == "s2" else None,
                          model.config.base_map)
     res = sample_day(model, cond, region.fine, members=members, steps=steps, sampler=sampler, seed=seed,
@@ -343,15 +342,13 @@ def downscale_days(model: Downscaler, gpp_m_padded: np.ndarray, static: np.ndarr
     """
     check_setting(model.config, members, steps)
     up = np.stack([D.upsample(g, region) for g in gpp_m_padded]).astype(np.float32)
-    base = up
-    if model.config.base_map != "gpp_m":  # S2 on land-cover unmixing: needs the 500 m class fractions
-        if world is None:
-            raise ValueError(f"downscale_days: {model.config.scheme.upper()} on the {model.config.base_map} base "
-                             "needs the data source (world=) for the 500 m class fractions")
-        frac_c = world.static_coarse(region, halo_blocks=1).fractions
-        frac_f = world.static(region).fractions
-        base = np.stack([D.s2_base(g, region, model.config.base_map, frac_c, frac_f) for g in gpp_m_padded])
-    daily = np.stack([D.s2_daily(u, b, model.config.base_map) for u, b in zip(up, base)])
+    bmap = model.config.base_map
+    if bmap != "gpp_m" and world is None:
+        raise ValueError(f"downscale_days: {model.config.scheme.upper()} on the {bmap} base "
+                         "needs the data source (world=) for the 500 m class fractions")
+    fractions = D.base_fractions(world, region, bmap)  # read once for all days
+    base = np.stack([D.s2_base(g, region, bmap, *fractions, up=u) for g, u in zip(gpp_m_padded, up)])
+    daily = np.stack([D.s2_daily(u, b, bmap) for u, b in zip(up, base)])
     res = sample_residual_days(model, daily, static, region.fine, engine=engine,
                                members=members, steps=steps, seed=seed, progress=progress)
     pred = np.clip(base[:, None] + model.config.res_scale * res, 0.0, None)
