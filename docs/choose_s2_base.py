@@ -8,6 +8,7 @@ RMSE and MAE of the ensemble mean (4 members, DDIM 10) against GPP_L on clear la
 by plant type and with a 90 % block-bootstrap interval (blocks: tile-years) of the RMSE ratio.
 The rule, set before the run: the unmixing S2 ships if its pooled RMSE is the lower (it did, in E6).
 
+    mkdir -p /tmp/s2_bilinear
     git show fd31e6f:assets/models/downscale_s2/weights.safetensors > /tmp/s2_bilinear/weights.safetensors
     git show fd31e6f:assets/models/downscale_s2/config.json > /tmp/s2_bilinear/config.json
     python docs/choose_s2_base.py --bilinear /tmp/s2_bilinear   # the unmixing S2: the shipped one, or --unmix FOLDER
